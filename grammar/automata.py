@@ -1,0 +1,417 @@
+"""Deterministic byte automata (DFAs over the alphabet 0..255) and the constructions on them.
+
+A :class:`ByteDFA` is a transition table ``trans[n_states, 256]`` (int32, ``DEAD = -1`` for "no
+transition"), an ``accept`` vector and a start state. Tables are *partial*: after
+:meth:`ByteDFA.minimize` every state that cannot reach acceptance is removed, so ``DEAD`` is
+reached at the first byte after which no word of the language can follow.
+
+Constructions kept here (plain numpy + Python; compiled once per terminal and cached upstream):
+
+* :func:`determinize_tables` — subset construction over a *set of deterministic tables*
+  (one concatenated table, several start states). Used for the lexer's union automaton (the
+  product of all terminal DFAs, represented sparsely as the set of live component states) and for
+  :meth:`ByteDFA.suffix_dfa`.
+* :meth:`ByteDFA.minimize` — trimming (reachable and co-reachable states only) followed by Moore's
+  partition refinement (Moore 1956), run on byte equivalence classes; the initial partition can be
+  refined by a caller-provided key (the lexer uses the label set of each state).
+* reachability / liveness / shortest-accepting-distance by breadth-first search.
+"""
+from __future__ import annotations
+
+from typing import Callable, Hashable, Iterable
+
+import numpy as np
+
+DEAD = -1
+
+__all__ = ["DEAD", "ByteDFA", "determinize_tables", "product_dfa"]
+
+
+def _byte_classes_of(trans: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """Bytes b, b' are equivalent iff the columns trans[:, b] and trans[:, b'] are equal.
+
+    Returns (class id per byte [256] int32, number of classes, representative byte per class).
+    Class ids are numbered in order of the first byte of each class (byte 0 is in class 0).
+    """
+    if trans.shape[0] == 0:
+        return np.zeros(256, np.int32), 1, np.zeros(1, np.int64)
+    _, first, inv = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    # renumber classes by first occurrence
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    cls = rank[inv].astype(np.int32)
+    reps = np.sort(first).astype(np.int64)
+    return cls, len(first), reps
+
+
+class ByteDFA:
+    """Deterministic automaton over bytes 0..255.
+
+    ``trans``: int32 [n_states, 256], ``DEAD`` (-1) = no transition; ``accept``: bool [n_states];
+    ``start``: the start state (0 after :meth:`minimize`).
+    """
+
+    __slots__ = ("trans", "accept", "start", "_live", "_classes")
+
+    def __init__(self, trans, accept, start: int = 0):
+        self.trans = np.ascontiguousarray(trans, dtype=np.int32)
+        self.accept = np.ascontiguousarray(accept, dtype=bool)
+        if self.trans.ndim != 2 or self.trans.shape[1] != 256:
+            raise ValueError("trans must have shape [n_states, 256]")
+        if self.accept.shape != (self.trans.shape[0],):
+            raise ValueError("accept must have shape [n_states]")
+        self.start = int(start)
+        self._live = None
+        self._classes = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n_states(self) -> int:
+        return self.trans.shape[0]
+
+    def __repr__(self) -> str:
+        return f"ByteDFA(n_states={self.n_states}, n_accept={int(self.accept.sum())}, start={self.start})"
+
+    def step(self, state: int, byte: int) -> int:
+        if state < 0:
+            return DEAD
+        return int(self.trans[state, byte])
+
+    def run(self, data: bytes, state: int | None = None) -> int:
+        """State after reading ``data`` from ``state`` (default: start); DEAD once dead."""
+        q = self.start if state is None else int(state)
+        trans = self.trans
+        for b in data:
+            if q < 0:
+                return DEAD
+            q = int(trans[q, b])
+        return q
+
+    def fullmatch(self, data: bytes) -> bool:
+        q = self.run(data)
+        return q >= 0 and bool(self.accept[q])
+
+    def copy(self) -> "ByteDFA":
+        return ByteDFA(self.trans.copy(), self.accept.copy(), self.start)
+
+    # ------------------------------------------------------------------ graph queries
+    def _edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unique (src, dst) pairs of the transition graph."""
+        n = self.n_states
+        src, byte = np.nonzero(self.trans >= 0)
+        dst = self.trans[src, byte].astype(np.int64)
+        key = np.unique(src.astype(np.int64) * max(n, 1) + dst)
+        return (key // max(n, 1)), (key % max(n, 1))
+
+    def reachable(self, start: int | None = None) -> np.ndarray:
+        """bool [n]: reachable from ``start`` (default: the start state)."""
+        n = self.n_states
+        seen = np.zeros(n, bool)
+        s = self.start if start is None else start
+        if n == 0 or s < 0:
+            return seen
+        seen[s] = True
+        frontier = np.array([s])
+        while frontier.size:
+            t = self.trans[frontier].ravel()
+            t = t[t >= 0]
+            t = np.unique(t)
+            t = t[~seen[t]]
+            seen[t] = True
+            frontier = t
+        return seen
+
+    def _backward_bfs(self, targets: np.ndarray) -> np.ndarray:
+        """int32 [n]: fewest bytes from each state to a state in ``targets`` (bool [n]); -1 if none."""
+        n = self.n_states
+        dist = np.full(n, -1, np.int32)
+        if n == 0:
+            return dist
+        src, dst = self._edges()
+        order = np.argsort(dst, kind="stable")
+        src, dst = src[order], dst[order]
+        indptr = np.searchsorted(dst, np.arange(n + 1))
+        frontier = np.nonzero(targets)[0]
+        dist[frontier] = 0
+        d = 0
+        while frontier.size:
+            d += 1
+            parts = [src[indptr[v]:indptr[v + 1]] for v in frontier.tolist()]
+            if not parts:
+                break
+            preds = np.unique(np.concatenate(parts))
+            preds = preds[dist[preds] < 0]
+            dist[preds] = d
+            frontier = preds
+        return dist
+
+    def min_accept_len(self) -> np.ndarray:
+        """int32 [n]: fewest bytes from each state to acceptance (0 if accepting), -1 if none (BFS)."""
+        return self._backward_bfs(self.accept)
+
+    def live(self) -> np.ndarray:
+        """bool [n]: an accepting state is reachable (with ≥ 0 bytes)."""
+        if self._live is None:
+            self._live = self.min_accept_len() >= 0
+        return self._live
+
+    def ext_live(self) -> np.ndarray:
+        """bool [n]: an accepting state is reachable with ≥ 1 byte."""
+        live = self.live()
+        t = self.trans
+        return np.any((t >= 0) & live[np.where(t >= 0, t, 0)], axis=1)
+
+    def is_empty(self) -> bool:
+        if self.n_states == 0 or self.start < 0:
+            return True
+        return not bool(self.live()[self.start])
+
+    def byte_classes(self) -> tuple[np.ndarray, int]:
+        """(int32 [256] class id per byte, number of classes): bytes with identical columns share a class."""
+        if self._classes is None:
+            cls, k, _ = _byte_classes_of(self.trans)
+            self._classes = (cls, k)
+        return self._classes
+
+    # ------------------------------------------------------------------ minimisation
+    def trim(self) -> tuple["ByteDFA", np.ndarray]:
+        """Keep only states that are reachable from the start and can reach acceptance.
+
+        Returns (trimmed DFA, old state id per new state). An empty language gives a single
+        non-accepting start state without transitions.
+        """
+        keep = self.reachable() & self.live() if self.n_states else np.zeros(0, bool)
+        if self.n_states == 0 or not keep[self.start]:
+            return ByteDFA(np.full((1, 256), DEAD, np.int32), np.zeros(1, bool), 0), np.array([self.start])
+        old = np.nonzero(keep)[0]
+        new_id = np.full(self.n_states + 1, DEAD, np.int32)  # index -1 → DEAD
+        new_id[old] = np.arange(len(old), dtype=np.int32)
+        t = self.trans[old]
+        t = new_id[t]  # DEAD (-1) maps to new_id[-1] == DEAD; removed states map to DEAD
+        return ByteDFA(t, self.accept[old], int(new_id[self.start])), old
+
+    def minimize(self, partition_key: Callable[[int], Hashable] | None = None) -> "ByteDFA":
+        """Minimal trimmed DFA of the same language (Moore's partition refinement).
+
+        States are renumbered in breadth-first order from the start (start = 0, bytes in
+        increasing order), so equal languages give identical tables (canonical form).
+        ``partition_key(state)`` (a state of *this* DFA) refines the initial partition: states
+        with different keys are never merged (the lexer keys states by their label set).
+        """
+        d, old = self.trim()
+        n = d.n_states
+        if n == 0:
+            return d
+        # initial partition: (accepting, key)
+        if partition_key is None:
+            init = d.accept.astype(np.int64)
+        else:
+            ids: dict = {}
+            init = np.array([ids.setdefault((bool(d.accept[i]), partition_key(int(old[i]))), len(ids))
+                             for i in range(n)], np.int64)
+        _, cls = np.unique(init, return_inverse=True)
+        cls = cls.reshape(-1).astype(np.int64)
+        _, k, reps = _byte_classes_of(d.trans)
+        T = d.trans[:, reps]
+        valid = T >= 0
+        Tz = np.where(valid, T, 0)
+        n_cls = int(cls.max()) + 1
+        while True:
+            tc = np.where(valid, cls[Tz], -1)
+            sig = np.concatenate([cls[:, None], tc], axis=1)
+            _, new = np.unique(sig, axis=0, return_inverse=True)
+            new = new.reshape(-1).astype(np.int64)
+            m = int(new.max()) + 1
+            cls = new
+            if m == n_cls:
+                break
+            n_cls = m
+        # quotient automaton
+        rep_state = np.zeros(n_cls, np.int64)
+        rep_state[cls] = np.arange(n)
+        qt = d.trans[rep_state]
+        qt = np.where(qt >= 0, cls[np.where(qt >= 0, qt, 0)], DEAD).astype(np.int32)
+        qa = d.accept[rep_state]
+        return _canonical(qt, qa, int(cls[d.start]))
+
+    # ------------------------------------------------------------------ derived languages
+    def prefix_dfa(self) -> "ByteDFA":
+        """Accepts every prefix of a word of L (including ε when L is non-empty, and L itself)."""
+        d, _ = self.trim()
+        if d.is_empty():
+            return d
+        # after trimming every state is reachable and live
+        return ByteDFA(d.trans, np.ones(d.n_states, bool), d.start).minimize()
+
+    def suffix_dfa(self) -> "ByteDFA":
+        """Accepts every suffix of a word of L (including L itself and ε when L is non-empty).
+
+        Construction: start from the *set of all* reachable-and-live states (an automaton with
+        several initial states) and determinize it by the subset construction: v is accepted iff
+        some reachable live state q reaches acceptance on v, i.e. iff u·v ∈ L for some u.
+        """
+        d, _ = self.trim()
+        if d.is_empty():
+            return d
+        trans, sets = determinize_tables(d.trans, [range(d.n_states)])
+        acc = np.array([bool(d.accept[list(s)].any()) for s in sets], bool)
+        return ByteDFA(trans, acc, 0).minimize()
+
+    def reverse_dfa(self) -> "ByteDFA":
+        """Accepts the byte-reversed words of L (reverse edges + subset construction)."""
+        d, _ = self.trim()
+        if d.is_empty():
+            return d
+        n = d.n_states
+        # reversed NFA: for each (dst, byte) the set of src
+        preds: list[dict] = [dict() for _ in range(n)]
+        src, byte = np.nonzero(d.trans >= 0)
+        dst = d.trans[src, byte]
+        for s, b, t in zip(src.tolist(), byte.tolist(), dst.tolist()):
+            preds[t].setdefault(b, []).append(s)
+        start = frozenset(np.nonzero(d.accept)[0].tolist())
+        ids = {start: 0}
+        todo = [start]
+        rows = []
+        accs = []
+        while todo:
+            S = todo.pop()
+            row = np.full(256, DEAD, np.int32)
+            acc = d.start in S
+            tgt: dict = {}
+            for q in S:
+                for b, ss in preds[q].items():
+                    tgt.setdefault(b, set()).update(ss)
+            for b, ss in tgt.items():
+                key = frozenset(ss)
+                j = ids.get(key)
+                if j is None:
+                    j = ids[key] = len(ids)
+                    todo.append(key)
+                row[b] = j
+            rows.append((ids[S], row, acc))
+        trans = np.full((len(ids), 256), DEAD, np.int32)
+        accept = np.zeros(len(ids), bool)
+        for i, row, acc in rows:
+            trans[i] = row
+            accept[i] = acc
+        return ByteDFA(trans, accept, 0).minimize()
+
+    def union(self, other: "ByteDFA") -> "ByteDFA":
+        return product_dfa(self, other, lambda a, b: a or b).minimize()
+
+    def intersect(self, other: "ByteDFA") -> "ByteDFA":
+        return product_dfa(self, other, lambda a, b: a and b).minimize()
+
+    def equivalent(self, other: "ByteDFA") -> bool:
+        """Language equality (compares canonical minimal forms)."""
+        a, b = self.minimize(), other.minimize()
+        return (a.n_states == b.n_states and np.array_equal(a.trans, b.trans)
+                and np.array_equal(a.accept, b.accept))
+
+
+def _canonical(trans: np.ndarray, accept: np.ndarray, start: int) -> ByteDFA:
+    """Renumber states in BFS order from ``start`` (bytes ascending); drops unreachable states."""
+    n = trans.shape[0]
+    order = np.full(n, -1, np.int64)
+    seq = [start]
+    order[start] = 0
+    i = 0
+    while i < len(seq):
+        q = seq[i]
+        i += 1
+        row = trans[q]
+        nxt = row[row >= 0]
+        if nxt.size:
+            # first occurrence order in byte order
+            _, first = np.unique(nxt, return_index=True)
+            for t in nxt[np.sort(first)].tolist():
+                if order[t] < 0:
+                    order[t] = len(seq)
+                    seq.append(t)
+    seq_a = np.array(seq, np.int64)
+    remap = np.full(n + 1, DEAD, np.int32)
+    remap[:n] = np.where(order >= 0, order, DEAD)
+    t = remap[trans[seq_a]]
+    return ByteDFA(t, accept[seq_a], 0)
+
+
+def determinize_tables(T: np.ndarray, start_sets: Iterable[Iterable[int]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Subset construction over a table ``T`` [N, 256] (DEAD = -1) read as an NFA.
+
+    Each row of ``T`` is deterministic; nondeterminism comes only from a subset of states being
+    active at once (several start states, or several concatenated component DFAs — a sparse
+    product automaton). ``start_sets`` lists the initial subsets; subset i gets DFA state i (when
+    distinct). Returns (trans [M, 256] int32, the sorted tuple of T-states of each DFA state).
+    The empty subset is never created (it is DEAD).
+    """
+    T = np.ascontiguousarray(T, dtype=np.int32)
+    cls, k, reps = _byte_classes_of(T)
+    Tr = T[:, reps]  # N × k
+    ids: dict = {}
+    sets: list = []
+    rows: list = []
+    for s in start_sets:
+        key = tuple(sorted(set(int(x) for x in s)))
+        if key not in ids:
+            ids[key] = len(sets)
+            sets.append(key)
+    i = 0
+    while i < len(sets):
+        S = sets[i]
+        i += 1
+        sub = Tr[list(S)]
+        row = [DEAD] * k
+        for c, col in enumerate(sub.T.tolist()):
+            tgt = set(col)
+            tgt.discard(DEAD)
+            if not tgt:
+                continue
+            key = tuple(sorted(tgt))
+            j = ids.get(key)
+            if j is None:
+                j = ids[key] = len(sets)
+                sets.append(key)
+            row[c] = j
+        rows.append(row)
+    R = np.array(rows, np.int32).reshape(len(sets), k)
+    return np.ascontiguousarray(R[:, cls]), sets
+
+
+def product_dfa(a: ByteDFA, b: ByteDFA, combine: Callable[[bool, bool], bool]) -> ByteDFA:
+    """Product automaton of ``a`` and ``b`` with acceptance ``combine(acc_a, acc_b)``.
+
+    A dead component is tracked as DEAD (so union keeps running on the live side). Not minimized.
+    """
+    ids = {(a.start, b.start): 0}
+    todo = [(a.start, b.start)]
+    rows = []
+    accs = []
+    i = 0
+    while i < len(todo):
+        p, q = todo[i]
+        i += 1
+        ra = a.trans[p] if p >= 0 else np.full(256, DEAD, np.int32)
+        rb = b.trans[q] if q >= 0 else np.full(256, DEAD, np.int32)
+        pairs = ra.astype(np.int64) * (b.n_states + 1) + (rb.astype(np.int64) + 1)
+        row = np.full(256, DEAD, np.int32)
+        uniq, inv = np.unique(pairs, return_inverse=True)
+        inv = inv.reshape(-1)
+        dest = []
+        for key in uniq.tolist():
+            pa, pb = key // (b.n_states + 1), key % (b.n_states + 1) - 1
+            if pa == DEAD and pb == DEAD:
+                dest.append(DEAD)
+                continue
+            st = (pa, pb)
+            j = ids.get(st)
+            if j is None:
+                j = ids[st] = len(todo)
+                todo.append(st)
+            dest.append(j)
+        row[:] = np.array(dest, np.int32)[inv]
+        rows.append(row)
+        accs.append(combine(bool(p >= 0 and a.accept[p]), bool(q >= 0 and b.accept[q])))
+    return ByteDFA(np.array(rows, np.int32).reshape(-1, 256), np.array(accs, bool), 0)
