@@ -1,0 +1,345 @@
+"""Public grammar API: :class:`Grammar`, holes, completability results and incremental sessions.
+
+>>> g = Grammar.from_lark('start: "(" start ")" | "x"')
+>>> bool(g.completable(["((", HOLE, ")"]))
+True
+>>> g.complete(["((", HOLE, ")"])
+'((x))'
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .completion import HoleGraph, LexNFA, Pattern
+from .earley import Budget, EarleyEngine
+from .errors import GrammarError
+
+__all__ = ["Grammar", "HOLE", "Hole", "Completability", "CompletabilitySession", "UndecidedError"]
+
+
+class Hole:
+    """A hole in a partial output: any byte string (``max_bytes=None``) or at most ``max_bytes`` bytes."""
+
+    __slots__ = ("max_bytes",)
+
+    def __init__(self, max_bytes: int | None = None):
+        if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 0):
+            raise ValueError("max_bytes must be a non-negative int or None")
+        self.max_bytes = max_bytes
+
+    def __repr__(self):
+        return "HOLE" if self.max_bytes is None else f"Hole(max_bytes={self.max_bytes})"
+
+    def __eq__(self, other):
+        return isinstance(other, Hole) and other.max_bytes == self.max_bytes
+
+    def __hash__(self):
+        return hash(("Hole", self.max_bytes))
+
+
+HOLE = Hole()
+
+
+class UndecidedError(RuntimeError):
+    """bool() of a :class:`Completability` whose budget ran out (``ok is None``)."""
+
+
+@dataclass
+class Completability:
+    """Result of a completability check.
+
+    ``ok``: True (completable), False (not completable) or None (a budget was hit: undecided).
+    ``bool(result)`` raises :class:`UndecidedError` when ``ok is None`` — never a silent "no".
+    ``work``: items processed by the parser (this call); ``seconds``: wall time.
+    """
+
+    ok: bool | None
+    reason: str = ""
+    work: int = 0
+    seconds: float = 0.0
+    exact: bool = True
+
+    def __bool__(self):
+        if self.ok is None:
+            raise UndecidedError(f"completability undecided: {self.reason}")
+        return self.ok
+
+
+def _segments(pieces):
+    """Normalise pieces: bytes texts concatenated, holes merged (bounds add, unbounded absorbs)."""
+    if isinstance(pieces, (str, bytes, bytearray, Hole)):
+        pieces = [pieces]
+    segs = []
+    all_str = True
+    for x in pieces:
+        if isinstance(x, Hole):
+            if segs and segs[-1][0] == "h":
+                a, b = segs[-1][1], x.max_bytes
+                segs[-1] = ("h", None if a is None or b is None else a + b)
+            else:
+                segs.append(("h", x.max_bytes))
+            continue
+        if isinstance(x, str):
+            x = x.encode("utf-8")
+        elif isinstance(x, (bytes, bytearray)):
+            all_str = False
+            x = bytes(x)
+        else:
+            raise TypeError(f"pieces must be str, bytes or holes, not {type(x).__name__}")
+        if not x:
+            continue
+        if segs and segs[-1][0] == "t":
+            segs[-1] = ("t", segs[-1][1] + x)
+        else:
+            segs.append(("t", x))
+    # a hole bounded by 0 bytes is no hole
+    out = []
+    for s in segs:
+        if s[0] == "h" and s[1] == 0:
+            continue
+        if out and s[0] == "t" and out[-1][0] == "t":
+            out[-1] = ("t", out[-1][1] + s[1])
+        else:
+            out.append(s)
+    return out, all_str
+
+
+def _pieces_of(segs):
+    return [s[1] if s[0] == "t" else Hole(s[1]) for s in segs]
+
+
+def _deadline(seconds):
+    return None if seconds is None else time.perf_counter() + seconds
+
+
+class Grammar:
+    """A context-free grammar over a maximal-munch lexer (see docs/grammar.md for the semantics)."""
+
+    def __init__(self, cfg, lexer):
+        self.cfg = cfg
+        self.lexer = lexer
+        self._hg = None
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def from_lark(cls, text: str, start: str = "start") -> "Grammar":
+        from .cfg import cfg_from_lark
+        from .lexer import LexerAutomaton
+
+        cfg = cfg_from_lark(text, start=start)
+        lexer = LexerAutomaton(cfg.terminals)
+        if bool(lexer.dfa.accept[lexer.dfa.start]):
+            names = [t.name for t in cfg.terminals]
+            raise GrammarError(f"a terminal matches the empty string (one of {names})")
+        return cls(cfg, lexer)
+
+    @classmethod
+    def from_json_schema(cls, schema, **opts) -> "Grammar":
+        from .json_schema import schema_to_lark
+
+        text, start = schema_to_lark(schema, **opts)
+        return cls.from_lark(text, start=start)
+
+    @classmethod
+    def builtin(cls, name: str) -> "Grammar":
+        from importlib import resources
+
+        try:
+            text = resources.files("memgram.grammar").joinpath("grammars", f"{name}.lark").read_text("utf-8")
+        except FileNotFoundError:
+            raise GrammarError(f"no builtin grammar {name!r}") from None
+        return cls.from_lark(text, start="start")
+
+    @property
+    def hole_graph(self) -> HoleGraph:
+        """Per-grammar lexer product over hole states (built lazily, cached)."""
+        if self._hg is None:
+            self._hg = HoleGraph(self.lexer)
+        return self._hg
+
+    # -- checks ---------------------------------------------------------------------
+    def accepts(self, text) -> bool:
+        r = self.completable([text])
+        return bool(r)
+
+    def completable(self, pieces, *, budget: int | None = None, seconds: float | None = None) -> Completability:
+        """Can the holes be filled so that the whole text is in the language?
+
+        ``budget``: maximum parser items (work units); ``seconds``: wall-clock limit. When one is
+        hit the result has ``ok=None`` and says which. With several bounded holes the check is a
+        necessary condition (see docs/grammar.md): ``False`` is always right, ``True`` may be wrong
+        (``exact`` is False then)."""
+        segs, _ = _segments(pieces)
+        return _check(self, Pattern(segs), None, budget, seconds)
+
+    def complete(self, pieces):
+        """Fill every hole with a shortest filling (fewest bytes in total); None if impossible.
+
+        Returns str when all text pieces are str and the result is valid UTF-8, else bytes."""
+        segs, all_str = _segments(pieces)
+        pat = Pattern(segs)
+        hg = self.hole_graph
+        bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
+        attempts = [set(range(len(pat.bounds)))]
+        if bounded:
+            attempts.append(set(bounded))
+        for costed in attempts:
+            eng = EarleyEngine(self.cfg, LexNFA(hg, pat, costed=costed, keep_witness=True))
+            if eng.run() is None:
+                return None
+            fill = [bytearray() for _ in pat.bounds]
+            for h, b in eng.witness():
+                fill[h].append(b)
+            if all(pat.bounds[i] is None or len(fill[i]) <= pat.bounds[i] for i in range(len(fill))):
+                out = bytearray()
+                hi = 0
+                for s in segs:
+                    if s[0] == "t":
+                        out += s[1]
+                    else:
+                        out += fill[hi]
+                        hi += 1
+                out = bytes(out)
+                if all_str:
+                    try:
+                        return out.decode("utf-8")
+                    except UnicodeDecodeError:
+                        return out
+                return out
+        return None  # only with >= 2 bounded holes whose minima cannot be met together by this search
+
+    def session(self, pieces, *, budget: int | None = None, seconds: float | None = None) -> "CompletabilitySession":
+        return CompletabilitySession(self, pieces, budget=budget, seconds=seconds)
+
+
+def _run_engine(eng, limit, budget, seconds, t0):
+    w0 = eng.work
+    try:
+        c = eng.run(max_work=None if budget is None else eng.work + budget, deadline=_deadline(seconds), limit=limit)
+    except Budget as e:
+        return None, f"{e} budget exhausted", eng.work - w0
+    return c, "", eng.work - w0
+
+
+def _check(g, pat, engines, budget, seconds):
+    """One completability decision; ``engines`` (dict costed-hole -> engine) is reused by sessions."""
+    t0 = time.perf_counter()
+    hg = g.hole_graph
+    bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
+    keys = bounded if bounded else [None]
+    work = 0
+    for key in keys:
+        eng = None if engines is None else engines.get(key)
+        if eng is None:
+            costed = frozenset() if key is None else frozenset([key])
+            eng = EarleyEngine(g.cfg, LexNFA(hg, pat, costed=costed))
+            if engines is not None:
+                engines[key] = eng
+        limit = None if key is None else pat.bounds[key]
+        c, why, w = _run_engine(eng, limit, budget, seconds, t0)
+        work += w
+        if why:
+            return Completability(None, why, work, time.perf_counter() - t0)
+        if c is None or (limit is not None and c > limit):
+            r = "no filling of the holes gives a word of the language"
+            if key is not None:
+                r = f"hole {key} needs more than {limit} bytes"
+            return Completability(False, r, work, time.perf_counter() - t0)
+    exact = len(bounded) <= 1
+    reason = "completable" if exact else "each bounded hole is satisfiable separately (necessary condition)"
+    return Completability(True, reason, work, time.perf_counter() - t0, exact=exact)
+
+
+class CompletabilitySession:
+    """Incremental completability for decoding loops.
+
+    ``fill(h, text, side)`` says hole ``h`` (index among the current holes) now starts
+    (``side="left"``) or ends (``side="right"``) with ``text``. The parser state is kept per
+    engine; a fill only invalidates pattern positions at or after the changed hole (left fill)
+    or after it (right fill): items ending before are reused, scans that crossed the change are
+    re-seeded, everything after it is recomputed.
+    """
+
+    def __init__(self, grammar: Grammar, pieces, *, budget=None, seconds=None):
+        self.g = grammar
+        self.segs, self._all_str = _segments(pieces)
+        self.pat = Pattern(self.segs)
+        self.engines = {}
+        self.budget = budget
+        self.seconds = seconds
+        self.stats = dict(checks=0, reused_positions=0, recomputed_positions=0, seconds=0.0)
+        self._dirty_from = 0
+
+    @property
+    def pieces(self):
+        return _pieces_of(self.segs)
+
+    def check(self) -> Completability:
+        t0 = time.perf_counter()
+        r = _check(self.g, self.pat, self.engines, self.budget, self.seconds)
+        self.stats["checks"] += 1
+        self.stats["reused_positions"] += self._dirty_from
+        self.stats["recomputed_positions"] += self.pat.M - self._dirty_from
+        self._dirty_from = self.pat.M
+        self.stats["seconds"] += time.perf_counter() - t0
+        return r
+
+    def _new_segs(self, hole_index, text, side):
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        text = bytes(text)
+        holes = [i for i, s in enumerate(self.segs) if s[0] == "h"]
+        if not 0 <= hole_index < len(holes):
+            raise IndexError(f"hole index {hole_index} out of range ({len(holes)} holes)")
+        si = holes[hole_index]
+        bound = self.segs[si][1]
+        if bound is not None and len(text) > bound:
+            return None, None
+        # pattern position of the hole
+        hp = sum(len(s[1]) if s[0] == "t" else 1 for s in self.segs[:si])
+        nb = None if bound is None else bound - len(text)
+        new = list(self.segs[:si])
+        if side == "left":
+            new.append(("t", text))
+            new.append(("h", nb))
+            x = hp
+        elif side == "right":
+            new.append(("h", nb))
+            new.append(("t", text))
+            x = hp + 1 if nb != 0 else hp
+        else:
+            raise ValueError("side must be 'left' or 'right'")
+        new.extend(self.segs[si + 1:])
+        # bounds of other holes do not change; merge texts, drop 0-bounded holes
+        segs, _ = _segments(_pieces_of(new))
+        if nb == 0:
+            x = hp if side == "left" else hp
+        # the costed-hole identity of later holes shifts when a hole disappears: rebuild engines then
+        rebuild = nb == 0
+        return segs, (x, rebuild)
+
+    def fill(self, hole_index: int, text, side: str = "left") -> Completability:
+        segs, info = self._new_segs(hole_index, text, side)
+        if segs is None:
+            return Completability(False, "text longer than the hole's remaining bound")
+        x, rebuild = info
+        self.segs = segs
+        self.pat = Pattern(segs)
+        if rebuild or x == 0:
+            self.engines = {}
+            self._dirty_from = 0
+        else:
+            old_engines = self.engines
+            self.engines = {}
+            for key, eng in old_engines.items():
+                eng.truncate(self.pat, x)
+                self.engines[key] = eng
+            self._dirty_from = min(self._dirty_from, x)
+        return self.check()
+
+    def try_fill(self, hole_index: int, text, side: str = "left") -> Completability:
+        segs, info = self._new_segs(hole_index, text, side)
+        if segs is None:
+            return Completability(False, "text longer than the hole's remaining bound")
+        return _check(self.g, Pattern(segs), None, self.budget, self.seconds)

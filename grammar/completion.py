@@ -1,0 +1,302 @@
+"""Partial outputs (text pieces and holes) as a nondeterministic automaton over lexer label sets.
+
+Pieces → pattern
+    The pieces are flattened into *pattern states* ``0..M``: state ``p < M`` is either a text
+    byte (a deterministic step to ``p+1``) or a hole (a loop on every byte, plus an ε-move to
+    ``p+1``); ``M`` is final. Adjacent texts concatenate, adjacent holes merge.
+
+Lexer configurations
+    A byte-level configuration is ``(p, q, S)``: pattern state ``p``; ``q`` the union-DFA state
+    of the lexeme being read (``FRESH`` = no lexeme started); ``S`` the sorted tuple of union-DFA
+    states of the continuations of *earlier* lexemes that must never reach acceptance (the
+    maximal-munch rule: a lexeme ending in state ``q`` is the longest match iff no non-empty
+    prefix of the remaining input drives ``q`` to an accepting state). A byte ``b`` moves every
+    ``s ∈ S`` to ``δ(s,b)`` (dead or non-``ext_live`` states are dropped; reaching acceptance
+    kills the configuration) and ``q`` to ``δ(q,b)``. At an accepting ``q`` the lexeme may end:
+    it emits the label set of ``q`` (nothing if the set contains an ignored terminal), ``q`` joins
+    ``S`` and a new lexeme starts. The output must end with no lexeme in progress.
+
+Token-boundary NFA
+    Nodes are boundary configurations ``(p, S)`` (``q = FRESH``). An edge ``(p,S) → (p',S')``
+    carries an accepting union state (its label set), or ε for ignored lexemes and hole exits;
+    it exists iff a byte walk in between reads exactly one lexeme. Walks are explored with a
+    0-1 BFS whose cost counts bytes read inside *costed* holes (bounded holes, or every hole for
+    ``complete()``), so each edge carries the minimum number of hole bytes it needs and a
+    witness byte string per hole. Inside a hole the successors of ``(q, S)`` do not depend on
+    the pattern; they are cached per grammar (``HoleGraph``) and enumerated per byte class.
+    Edges are computed lazily, only for nodes the parser reaches, and ε-edges are removed
+    (ε-closure with minimum costs) before the parser sees them.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+DEAD = -1
+
+
+class HoleGraph:
+    """Per-grammar cache: byte-class successors of lexer configurations ``(q, S)``."""
+
+    def __init__(self, lexer):
+        self.lexer = lexer
+        dfa = lexer.dfa
+        self.trans = np.asarray(dfa.trans)
+        self.accept = np.asarray(dfa.accept, dtype=bool)
+        self.start = int(dfa.start)
+        self.n = int(self.trans.shape[0])
+        self.FRESH = self.n
+        self.ext_live = np.asarray(lexer.ext_live, dtype=bool)
+        self.ignored = np.asarray(lexer.ignored, dtype=bool)
+        bc = np.asarray(lexer.byte_class)
+        reps = {}
+        for b in range(256):
+            reps.setdefault(int(bc[b]), b)
+        self.class_reps = [reps[c] for c in sorted(reps)]
+        self.labels = [tuple(x) for x in lexer.labels]
+        self._succ = {}
+        # python lists for speed in the reference code
+        self._tl = self.trans.tolist()
+        self._acc = self.accept.tolist()
+        self._el = self.ext_live.tolist()
+
+    def step(self, q, S, b):
+        """One byte from configuration (q, S); None if the configuration dies."""
+        tl = self._tl
+        acc = self._acc
+        el = self._el
+        if S:
+            ns = []
+            for s in S:
+                t = tl[s][b]
+                if t == DEAD:
+                    continue
+                if acc[t]:
+                    return None
+                if el[t]:
+                    ns.append(t)
+            S2 = tuple(sorted(set(ns))) if len(ns) > 1 else tuple(ns)
+        else:
+            S2 = ()
+        q2 = tl[self.start if q == self.FRESH else q][b]
+        if q2 == DEAD:
+            return None
+        return q2, S2
+
+    def succ(self, q, S):
+        key = (q, S)
+        r = self._succ.get(key)
+        if r is None:
+            r = []
+            for b in self.class_reps:
+                nx = self.step(q, S, b)
+                if nx is not None:
+                    r.append((b, nx[0], nx[1]))
+            self._succ[key] = r
+        return r
+
+    def end_lexeme(self, q, S):
+        """S after a lexeme ended in accepting state q."""
+        if self._el[q] and q not in S:
+            return tuple(sorted(S + (q,)))
+        return S
+
+
+class Pattern:
+    """Flattened pieces: ``kind[p]`` is a byte (0..255) or -1 for a hole; ``hole_of[p]`` the hole index."""
+
+    def __init__(self, segments):
+        # segments: list of ("t", bytes) | ("h", max_bytes|None)
+        kind, hole_of, bounds = [], [], []
+        for seg in segments:
+            if seg[0] == "t":
+                kind.extend(seg[1])
+                hole_of.extend([-1] * len(seg[1]))
+            else:
+                kind.append(-1)
+                hole_of.append(len(bounds))
+                bounds.append(seg[1])
+        self.kind = kind
+        self.hole_of = hole_of
+        self.bounds = bounds          # per hole: max bytes or None
+        self.M = len(kind)
+        self.hole_pos = [p for p, k in enumerate(kind) if k == -1]
+
+
+class LexNFA:
+    """Lazily built token-boundary NFA for one pattern (see module docstring)."""
+
+    def __init__(self, hg: HoleGraph, pattern: Pattern, costed=frozenset(), keep_witness=False):
+        self.hg = hg
+        self.pat = pattern
+        self.costed = set(costed)      # hole indices whose bytes cost 1 each
+        self.keep_witness = keep_witness
+        self.node_of = {}              # (p, S) -> id
+        self.nodes = {}                # id -> (p, S)
+        self.next_id = 0
+        self._raw = {}                 # id -> (edges, reach): edges list of (label_q|-1, dst, cost, witness)
+        self._comb = {}                # id -> (by_term, final_cost, reach, witness_for_final)
+
+    # -- nodes -------------------------------------------------------------
+    def node(self, p, S):
+        key = (p, S)
+        i = self.node_of.get(key)
+        if i is None:
+            i = self.next_id
+            self.next_id += 1
+            self.node_of[key] = i
+            self.nodes[i] = key
+        return i
+
+    def pos(self, i):
+        return self.nodes[i][0]
+
+    # -- raw edges: one lexeme walk from a boundary --------------------------
+    def raw_edges(self, u):
+        r = self._raw.get(u)
+        if r is not None:
+            return r
+        hg = self.hg
+        pat = self.pat
+        kind, hole_of, M = pat.kind, pat.hole_of, pat.M
+        FRESH = hg.FRESH
+        acc = hg._acc
+        p0, S0 = self.nodes[u]
+        start = (p0, FRESH, S0)
+        dist = {start: 0}
+        parent = {start: None} if self.keep_witness else None
+        dq = deque([start])
+        best = {}   # (label_q or -1, (p, S')) -> (cost, endconf)
+        reach = p0
+        while dq:
+            conf = dq.popleft()
+            d = dist[conf]
+            p, q, S = conf
+            if p > reach:
+                reach = p
+            if q != FRESH and acc[q]:
+                lab = -1 if hg.ignored[q] else q
+                tgt = (p, hg.end_lexeme(q, S))
+                k = (lab, tgt)
+                if k not in best or best[k][0] > d:
+                    best[k] = (d, conf)
+            if p >= M:
+                continue
+            k = kind[p]
+            if k == -1:
+                c = 1 if hole_of[p] in self.costed else 0
+                nxt = [((p, q2, S2), c, b) for b, q2, S2 in hg.succ(q, S)]
+                nxt.append(((p + 1, q, S), 0, None))
+            else:
+                s = hg.step(q, S, k)
+                nxt = [] if s is None else [((p + 1, s[0], s[1]), 0, None)]
+            for nc, c, b in nxt:
+                nd = d + c
+                od = dist.get(nc)
+                if od is None or nd < od:
+                    dist[nc] = nd
+                    if parent is not None:
+                        parent[nc] = (conf, b)
+                    if c == 0:
+                        dq.appendleft(nc)
+                    else:
+                        dq.append(nc)
+        edges = []
+        for (lab, (p, S)), (d, conf) in best.items():
+            w = self._witness(parent, conf) if parent is not None else None
+            edges.append((lab, self.node(p, S), d, w))
+        # hole exit at a boundary: ε to the next pattern state
+        if p0 < M and kind[p0] == -1:
+            edges.append((-1, self.node(p0 + 1, S0), 0, () if self.keep_witness else None))
+        r = (edges, reach)
+        self._raw[u] = r
+        return r
+
+    def _witness(self, parent, conf):
+        """Bytes read inside holes along the walk to conf: tuple of (hole_index, bytes)."""
+        out = []
+        while True:
+            pr = parent[conf]
+            if pr is None:
+                break
+            prev, b = pr
+            if b is not None:
+                out.append((self.pat.hole_of[prev[0]], b))
+            conf = prev
+        out.reverse()
+        return tuple(out)
+
+    # -- ε-free edges seen by the parser ------------------------------------
+    def edges(self, u):
+        """(by_term: dict terminal -> list[(dst, cost, witness)], final_cost|None, final_witness)."""
+        r = self._comb.get(u)
+        if r is not None:
+            return r
+        # ε-closure with minimum costs (Dijkstra; costs are small ints)
+        import heapq
+        dist = {u: 0}
+        wit = {u: ()}
+        h = [(0, u)]
+        done = set()
+        while h:
+            d, w = heapq.heappop(h)
+            if w in done:
+                continue
+            done.add(w)
+            for lab, v, c, wt in self.raw_edges(w)[0]:
+                if lab != -1:
+                    continue
+                nd = d + c
+                if v not in dist or nd < dist[v]:
+                    dist[v] = nd
+                    if self.keep_witness:
+                        wit[v] = wit[w] + wt
+                    heapq.heappush(h, (nd, v))
+        labels = self.hg.labels
+        best = {}
+        reach = self.pos(u)
+        final = None
+        final_w = None
+        M = self.pat.M
+        for w, dw in dist.items():
+            edges, rch = self.raw_edges(w)
+            if rch > reach:
+                reach = rch
+            if self.pos(w) == M and (final is None or dw < final):
+                final = dw
+                final_w = wit[w] if self.keep_witness else None
+            for lab, v, c, wt in edges:
+                if lab == -1:
+                    continue
+                for t in labels[lab]:
+                    k = (t, v)
+                    nd = dw + c
+                    if k not in best or best[k][0] > nd:
+                        best[k] = (nd, (wit[w] + wt) if self.keep_witness else None)
+        by_term = {}
+        for (t, v), (c, wt) in best.items():
+            by_term.setdefault(t, []).append((v, c, wt))
+        r = (by_term, final, reach, final_w)
+        self._comb[u] = r
+        return r
+
+    # -- incremental update ---------------------------------------------------
+    def truncate(self, new_pattern: Pattern, x: int):
+        """The pattern changed at pattern states >= x (states < x are unchanged).
+
+        Drops nodes at positions >= x and returns the ids of the remaining nodes whose
+        (ε-free) edges had to be recomputed (their walks reached position >= x)."""
+        self.pat = new_pattern
+        drop = [i for i, (p, _) in self.nodes.items() if p >= x]
+        for i in drop:
+            key = self.nodes.pop(i)
+            del self.node_of[key]
+            self._raw.pop(i, None)
+            self._comb.pop(i, None)
+        for i in [i for i, (e, reach) in self._raw.items() if reach >= x]:
+            del self._raw[i]
+        changed = [i for i, r in self._comb.items() if r[2] >= x]
+        for i in changed:
+            del self._comb[i]
+        return changed
