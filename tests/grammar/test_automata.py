@@ -1,0 +1,178 @@
+"""ByteDFA: minimization, liveness, shortest acceptance, prefix/suffix automata, byte classes."""
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memgram.grammar.automata import DEAD, ByteDFA, determinize_tables, product_dfa
+from memgram.grammar.regex import regex_to_dfa
+
+SIGMA = b"abc"
+
+
+def words(max_len, sigma=SIGMA):
+    for n in range(max_len + 1):
+        for w in itertools.product(sigma, repeat=n):
+            yield bytes(w)
+
+
+@st.composite
+def random_dfa(draw, max_states=7):
+    """A random partial DFA over the bytes a, b, c (other bytes dead)."""
+    n = draw(st.integers(1, max_states))
+    trans = np.full((n, 256), DEAD, np.int32)
+    for q in range(n):
+        for b in SIGMA:
+            trans[q, b] = draw(st.integers(-1, n - 1))
+    accept = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    return ByteDFA(trans, accept, draw(st.integers(0, n - 1)))
+
+
+def brute_min_states(d: ByteDFA) -> int:
+    """Number of distinct non-empty residual languages of reachable states (Myhill–Nerode),
+    residuals compared on all words up to length n (enough for an n-state DFA)."""
+    n = d.n_states
+    reach = set()
+    for w in words(n):
+        q = d.run(w)
+        if q >= 0:
+            reach.add(q)
+    sigs = set()
+    for q in reach:
+        sig = tuple(bool(d.accept[r]) if (r := d.run(w, q)) >= 0 else False for w in words(n))
+        if any(sig):
+            sigs.add(sig)
+    return max(1, len(sigs))
+
+
+@settings(max_examples=120, deadline=None)
+@given(random_dfa(max_states=6))
+def test_minimize_preserves_language_and_is_minimal(d):
+    m = d.minimize()
+    for w in words(5):
+        assert m.fullmatch(w) == d.fullmatch(w), w
+    assert m.n_states == brute_min_states(d)
+    assert m.start == 0
+    # idempotent and canonical
+    m2 = m.minimize()
+    assert np.array_equal(m2.trans, m.trans) and np.array_equal(m2.accept, m.accept)
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_dfa(max_states=6))
+def test_live_and_min_accept_len_brute_force(d):
+    live = d.live()
+    dist = d.min_accept_len()
+    ext = d.ext_live()
+    for q in range(d.n_states):
+        best = -1
+        best_ext = False
+        for w in words(d.n_states):
+            r = d.run(w, q)
+            if r >= 0 and d.accept[r]:
+                if best < 0 or len(w) < best:
+                    best = len(w)
+                if len(w) >= 1:
+                    best_ext = True
+        assert dist[q] == best, (q, dist[q], best)
+        assert live[q] == (best >= 0)
+        assert ext[q] == best_ext
+    assert d.is_empty() == (dist[d.start] < 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_dfa(max_states=5))
+def test_prefix_suffix_reverse_brute_force(d):
+    L = {w for w in words(7) if d.fullmatch(w)}
+    pre, suf, rev = d.prefix_dfa(), d.suffix_dfa(), d.reverse_dfa()
+    for w in words(3):
+        # words of L up to length 7 witness prefixes/suffixes of length ≤ 3 in a ≤5-state DFA
+        # (any residual/co-residual that is non-empty has a witness of length < 5)
+        is_pre = any(x.startswith(w) for x in L)
+        is_suf = any(x.endswith(w) for x in L)
+        assert pre.fullmatch(w) == is_pre, ("prefix", w)
+        assert suf.fullmatch(w) == is_suf, ("suffix", w)
+        assert rev.fullmatch(w) == (w[::-1] in L), ("reverse", w)
+
+
+def test_prefix_suffix_regex_examples():
+    d = regex_to_dfa("a(b|c)*d")
+    pre, suf = d.prefix_dfa(), d.suffix_dfa()
+    for s, p, q in [("", True, True), ("a", True, False), ("abcb", True, False), ("abd", True, True),
+                    ("bcd", False, True), ("d", False, True), ("da", False, False), ("abda", False, False)]:
+        assert pre.fullmatch(s.encode()) == p, s
+        assert suf.fullmatch(s.encode()) == q, s
+    # multi-byte: prefixes and suffixes may cut a UTF-8 character
+    e = regex_to_dfa("é+")
+    assert e.prefix_dfa().fullmatch("é".encode()[:1])
+    assert e.suffix_dfa().fullmatch("é".encode()[1:])
+    assert not e.fullmatch("é".encode()[:1])
+    empty = regex_to_dfa("[^\\s\\S]")
+    assert empty.is_empty() and empty.prefix_dfa().is_empty() and empty.suffix_dfa().is_empty()
+
+
+def test_known_minimal_sizes():
+    assert regex_to_dfa("(a|b)*abb").n_states == 4
+    assert regex_to_dfa("(?:b*ab*ab*ab*)*b*").n_states == 3  # number of a's divisible by 3
+    assert regex_to_dfa("a{5}").n_states == 6
+    assert regex_to_dfa("(?:a|b)*a(?:a|b){2}").n_states == 8  # 3rd-from-last is a: 2^3 states
+    # a redundant DFA (two copies of the same state) collapses
+    t = np.full((3, 256), DEAD, np.int32)
+    t[0, ord("a")] = 1
+    t[0, ord("b")] = 2
+    t[1, ord("a")] = 1
+    t[2, ord("a")] = 2
+    d = ByteDFA(t, np.array([False, True, True]), 0)
+    m = d.minimize()
+    assert m.n_states == 2
+    assert m.fullmatch(b"aaa") and m.fullmatch(b"ba") and not m.fullmatch(b"")
+
+
+def test_partition_key_keeps_states_apart():
+    t = np.full((3, 256), DEAD, np.int32)
+    t[0, ord("a")] = 1
+    t[0, ord("b")] = 2
+    d = ByteDFA(t, np.array([False, True, True]), 0)
+    assert d.minimize().n_states == 2
+    assert d.minimize(partition_key=lambda q: q).n_states == 3
+
+
+def test_byte_classes():
+    d = regex_to_dfa("[a-c]x|[b-d]y")
+    cls, k = d.byte_classes()
+    assert cls.shape == (256,)
+    for b1 in range(256):
+        for b2 in (0, ord("a"), ord("b"), ord("d"), ord("x"), 255):
+            same = np.array_equal(d.trans[:, b1], d.trans[:, b2])
+            assert (cls[b1] == cls[b2]) == same
+    assert k == len(set(cls.tolist()))
+    # a, b-c, d, x, y, everything else
+    assert k == 6
+
+
+def test_determinize_tables_union():
+    a = regex_to_dfa("ab*")
+    b = regex_to_dfa("b+")
+    off = a.n_states
+    T = np.concatenate([a.trans, np.where(b.trans >= 0, b.trans + off, DEAD)])
+    trans, sets = determinize_tables(T, [[a.start, off + b.start]])
+    acc = np.concatenate([a.accept, b.accept])
+    u = ByteDFA(trans, np.array([acc[list(s)].any() for s in sets]), 0).minimize()
+    for w in words(4, b"ab"):
+        assert u.fullmatch(w) == bool(re.fullmatch(b"ab*|b+", w))
+    assert u.equivalent(a.union(b))
+    i = product_dfa(regex_to_dfa("a*b*"), regex_to_dfa("(ab)*"), lambda x, y: x and y).minimize()
+    for w in words(4, b"ab"):
+        assert i.fullmatch(w) == (w in (b"", b"ab"))
+
+
+def test_run_and_step_dead():
+    d = regex_to_dfa("ab")
+    assert d.run(b"x") == DEAD
+    assert d.run(b"xab") == DEAD
+    assert d.step(DEAD, ord("a")) == DEAD
+    assert d.fullmatch(b"ab") and not d.fullmatch(b"abab")
