@@ -62,7 +62,7 @@ def segment_attention_ref(q, k, v, scale, *, q_pos=None, k_pos=None, window=None
     safe = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
     p = torch.exp(s - safe.unsqueeze(-1))
     g = H // Hkv
-    o = torch.matmul(p.view(B, Hkv, g * Lq, Lk), v.float()).view(B, H, Lq, -1)
+    o = torch.matmul(p.view(B, Hkv, g * Lq, Lk), v.float()).view(B, H, Lq, v.shape[-1])
     return o, lse
 
 
