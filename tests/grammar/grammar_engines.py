@@ -32,11 +32,32 @@ def engine_names() -> list[str]:
     return names
 
 
+def _use_direct_predictions(parser: lark.Lark) -> None:
+    """Speed lark's Earley recogniser up ~4x on deep grammars (C++ expression layers).
+
+    lark predicts, for a nonterminal, the whole closure of rules reachable through leftmost
+    derivations, and it does so again for every item that expects any nonterminal of the chain:
+    quadratic in the chain depth.  Plain Earley prediction (only the nonterminal's own rules; the
+    predicted items predict further through the work list, nullable rules through the held
+    completions) recognises the same language; test_lark_direct_predictions_equivalent checks
+    that both settings agree on the C++ corpus and its mutations.
+    """
+    earley = parser.parser.parser
+    if not hasattr(earley, "predictions"):
+        raise AssertionError("unexpected lark internals: no Earley predictions table")
+    direct = {}
+    for rule in parser.rules:
+        direct.setdefault(rule.origin, []).append(rule)
+    earley.predictions = {nt: direct.get(nt, []) for nt in earley.predictions}
+
+
 class LarkEngine:
     name = "lark"
 
-    def __init__(self, text: str, start: str = "start"):
+    def __init__(self, text: str, start: str = "start", direct_predictions: bool = True):
         self.parser = lark.Lark(text, parser="earley", lexer="basic", start=start)
+        if direct_predictions:
+            _use_direct_predictions(self.parser)
 
     def accepts(self, s: str) -> bool:
         try:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grammar_engines import engine_names, grammar_text, make_engine
+from .grammar_engines import engine_names, grammar_text, make_engine
 
 
 def _reject_constant(name):

@@ -1,0 +1,1113 @@
+"""JSON Schema -> Lark grammar text.
+
+``schema_to_lark(schema, whitespace="flexible"|"compact", strict_key_order=False)`` returns
+``(lark_text, start_rule)``.  The grammar is meant for the documented lexing semantics of
+memgram.grammar (longest match; among terminals matching the same lexeme, literals beat
+regexes, and all regex terminals remain candidates).  Every fixed string (property name, enum
+or const string) is therefore a *regex* terminal such as ``/"name"/``: a string value that
+happens to spell a key still lexes as a generic STRING candidate too.
+
+Supported keywords (everything else raises ``UnsupportedSchemaError(message, keyword, pointer)``
+with the JSON pointer of the keyword; annotations are ignored):
+
+* ``type`` (a name or a list), ``enum``, ``const`` (with ``type`` beside them only),
+* objects: ``properties``, ``required``, ``additionalProperties`` (absent = true, false, a
+  schema), ``patternProperties`` (see below),
+* arrays: ``items`` (schema or false), ``prefixItems``, ``minItems``, ``maxItems``,
+  ``uniqueItems: false``,
+* strings: ``minLength``, ``maxLength``, ``pattern``, ``format`` (date, time, date-time, email,
+  uuid, ipv4, uri, hostname),
+* numbers: ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum`` (exact digit
+  range regexes for integers; numbers need integral bounds),
+* ``anyOf``; ``oneOf`` when the branches are provably disjoint; ``allOf`` merged where sound;
+  ``$ref`` to local JSON pointers (``#``, ``#/$defs/x``, ``#/definitions/x``, ...) including
+  recursion; boolean schemas (``true`` = any JSON value; ``false`` raises, except as
+  ``items``/``additionalProperties``/property schemas, where it removes the possibility).
+
+Exactness.  The language is *exactly* the set of valid instances, except for these documented
+restrictions, each of which only removes spellings (never admits an invalid instance):
+
+1. Numbers are accepted in plain JSON syntax; a number constrained by ``integer`` is written
+   without fraction or exponent (``1``, not ``1.0`` or ``1e0``); a bounded ``number`` is written
+   without exponent; negative zero (``-0``, ``-0.0``) is not produced under numeric bounds.  ``const``/``enum`` numbers are
+   matched in their canonical spellings (``repr``-style, integers without fraction).
+2. Strings whose *value* is compared with something -- property names of an object that
+   declares properties, ``enum``/``const`` strings -- are matched in canonical spelling (the one
+   ``json.dumps(..., ensure_ascii=False)`` writes: raw characters, short escapes for
+   ``\\" \\\\ \\b \\f \\n \\r \\t``, lowercase ``\\u00XX`` for other control characters).
+3. ``minLength``/``maxLength`` strings: any spelling except surrogate ``\\uD800-\\uDFFF``
+   escapes (non-BMP characters are written raw), so that a length is counted unambiguously.
+4. ``pattern``/``format`` strings contain no escapes at all: their characters are written raw,
+   and the pattern is matched against them with ``re.search`` semantics (unanchored unless the
+   pattern starts with ``^`` / ends with ``$``; anchors elsewhere raise).  A pattern whose
+   literal characters could only match a character that needs escaping raises.
+5. Duplicate keys: declared properties occur at most once; keys admitted through
+   ``additionalProperties``/``patternProperties`` may repeat (a CFG cannot exclude that), and
+   every occurrence must then satisfy the schema.
+
+Objects.  With ``strict_key_order=True`` declared properties appear in declared order
+(additional properties may be interleaved anywhere).  Otherwise any order is accepted, encoded
+exactly by one nonterminal per subset of already-used declared properties (2^k of them); this
+is done for at most ``MAX_ANY_ORDER_PROPERTIES`` declared properties per object and raises
+``UnsupportedSchemaError`` (keyword ``properties``) beyond that, telling the caller to pass
+``strict_key_order=True``.  Nothing is silently weakened.
+
+``patternProperties`` is supported when ``additionalProperties`` is false, the pattern keys
+cannot be declared property names (checked with ``re.search``), and, with several patterns,
+their schemas are identical (so a key matching two patterns needs no intersection).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+try:  # Python >= 3.11
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+    import re._constants as _sre_c  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    import sre_constants as _sre_c  # type: ignore[no-redef]
+
+from .errors import UnsupportedSchemaError
+
+__all__ = ["schema_to_lark", "MAX_ANY_ORDER_PROPERTIES", "integer_range_regex"]
+
+MAX_ANY_ORDER_PROPERTIES = 6
+MAX_ARRAY_STATES = 4096
+
+ANNOTATIONS = frozenset({
+    "title", "description", "examples", "default", "$comment", "$schema", "$id", "deprecated",
+    "readOnly", "writeOnly", "$defs", "definitions",
+})
+STRUCTURAL = frozenset({
+    "type", "enum", "const", "properties", "required", "additionalProperties",
+    "patternProperties", "items", "prefixItems", "minItems", "maxItems", "uniqueItems",
+    "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "anyOf", "oneOf", "allOf", "$ref",
+})
+TYPES = ("null", "boolean", "object", "array", "string", "number", "integer")
+
+# ------------------------------------------------------------------ string spellings
+# one JSON string character, any spelling (RFC 8259)
+_ANY_CHAR = r'(?:[^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{4})'
+STRING_RE = '"' + _ANY_CHAR + '*"'
+# any spelling except surrogate escapes: one unit == one code point
+_CP_CHAR = (r'(?:[^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F]{3}'
+            r'|[dD][0-7][0-9a-fA-F]{2}))')
+_RAW_CHAR = r'[^"\\\x00-\x1f]'
+_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def canonical_spelling(ch: str) -> str:
+    """The JSON spelling json.dumps(ensure_ascii=False) uses for one character."""
+    if ch in _SHORT:
+        return _SHORT[ch]
+    if ord(ch) < 0x20:
+        return "\\u%04x" % ord(ch)
+    return ch
+
+
+# every canonical spelling of a character that is not written raw
+_CANON_ESCAPES = {c: canonical_spelling(c) for c in list(_SHORT) + [chr(i) for i in range(0x20)]}
+
+
+def _re_lit(s: str) -> str:
+    """A regex matching exactly the text s (safe inside a lark /.../ literal)."""
+    out = []
+    for ch in s:
+        if ch.isalnum() or ch == "_" or (ord(ch) > 0x7f and ch.isprintable()):
+            out.append(ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7f:
+            out.append("\\x%02x" % ord(ch))
+        else:
+            out.append("\\" + ch if not ch.isspace() else "\\x%02x" % ord(ch))
+    return "".join(out)
+
+
+def _class_char(ch: str) -> str:
+    if ord(ch) < 0x20 or ord(ch) == 0x7f:
+        return "\\x%02x" % ord(ch)
+    if ch in "\\]^-[/":
+        return "\\" + ch
+    if ch.isspace() or not ch.isprintable():
+        return "\\u%04x" % ord(ch) if ord(ch) <= 0xFFFF else "\\U%08x" % ord(ch)
+    return ch
+
+
+def canonical_string_regex(value: str) -> str:
+    """Regex of the canonical JSON spelling of the string ``value`` (quotes included)."""
+    return '"' + "".join(_re_lit(canonical_spelling(c)) for c in value) + '"'
+
+
+def _not_in_regex(keys: set[str]) -> str:
+    """Regex body (no quotes) of canonical spellings of every string NOT in ``keys``."""
+    if not keys:
+        return _canon_char_except(set()) + "*"
+    alts = []
+    if "" not in keys:
+        alts.append("")
+    firsts = {k[0] for k in keys if k}
+    other = _canon_char_except(firsts)
+    alts.append(other + _canon_char_except(set()) + "*")
+    for c in sorted(firsts):
+        rest = {k[1:] for k in keys if k and k[0] == c}
+        alts.append(_re_lit(canonical_spelling(c)) + "(?:" + _not_in_regex(rest) + ")")
+    return "(?:" + "|".join(alts) + ")"
+
+
+def _canon_char_except(chars: set[str]) -> str:
+    """One canonical character spelling whose decoded character is not in ``chars``."""
+    raw_excl = "".join(_class_char(c) for c in sorted(chars) if c not in _CANON_ESCAPES)
+    alts = ['[^"\\\\\\x00-\\x1f' + raw_excl + "]"]
+    if not (chars & set(_CANON_ESCAPES)):
+        alts.append(_CANON_ESCAPE_RE)
+    else:
+        for c, spelling in sorted(_CANON_ESCAPES.items()):
+            if c not in chars:
+                alts.append(_re_lit(spelling))
+    return "(?:" + "|".join(alts) + ")"
+
+
+# all canonical escape spellings: short escapes, and lowercase \u00XX for the other controls
+_CANON_ESCAPE_RE = r'\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f])'
+
+
+# ------------------------------------------------------------------ integer ranges
+def _same_length_range(lo: str, hi: str) -> list[str]:
+    """Alternatives matching decimal digit strings d with lo <= d <= hi, len(lo) == len(hi)."""
+    if lo == hi:
+        return [lo]
+    if len(lo) == 1:
+        return ["[%s-%s]" % (lo, hi) if lo != hi else lo]
+    if lo[0] == hi[0]:
+        return [lo[0] + "(?:" + "|".join(_same_length_range(lo[1:], hi[1:])) + ")"]
+    n = len(lo) - 1
+    out = []
+    # lo[0] followed by >= lo[1:]
+    if lo[1:] == "0" * n:
+        first_lo = int(lo[0])
+    else:
+        out.append(lo[0] + "(?:" + "|".join(_same_length_range(lo[1:], "9" * n)) + ")")
+        first_lo = int(lo[0]) + 1
+    if hi[1:] == "9" * n:
+        last_hi = int(hi[0])
+        tail = None
+    else:
+        last_hi = int(hi[0]) - 1
+        tail = hi[0] + "(?:" + "|".join(_same_length_range("0" * n, hi[1:])) + ")"
+    if first_lo <= last_hi:
+        d = str(first_lo) if first_lo == last_hi else "[%d-%d]" % (first_lo, last_hi)
+        out.append(d + "[0-9]" + ("{%d}" % n if n > 1 else ""))
+    if tail is not None:
+        out.append(tail)
+    return out
+
+
+def integer_range_regex(lo: int, hi: int | None) -> str | None:
+    """Regex for canonical decimal spellings (no sign, no leading zeros) of lo <= n <= hi.
+
+    ``lo >= 0``; ``hi`` None means unbounded.  Alternatives are ordered longest first, so a
+    first-match regex engine also finds the longest match.  None if the range is empty.
+    """
+    assert lo >= 0
+    if hi is not None and hi < lo:
+        return None
+    alts: list[str] = []
+    if hi is None:
+        width = len(str(lo))
+        alts.append("[1-9][0-9]{%d,}" % width)  # more digits than lo: all larger
+        hi_same = 10 ** width - 1
+    else:
+        hi_same = hi
+    for width in range(len(str(hi_same)), len(str(lo)) - 1, -1):
+        a = max(lo, 10 ** (width - 1) if width > 1 else 0)
+        b = min(hi_same, 10 ** width - 1)
+        if a <= b:
+            alts.extend(_same_length_range(str(a), str(b)))
+    return "(?:" + "|".join(alts) + ")"
+
+
+# ------------------------------------------------------------------ formats (raw characters only)
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MD = r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+DATE_RE = "(?:" + _YEAR + "-" + _MD + "|" + _LEAP + "-02-29)"
+TIME_RE = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?(?:[zZ]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+FORMATS = {
+    "date": DATE_RE,
+    "time": TIME_RE,
+    "date-time": DATE_RE + "[tT]" + TIME_RE,
+    "email": r"[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+)*@"
+             r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*",
+    "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "ipv4": r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])",
+    "uri": r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]+",
+    "hostname": r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
+}
+
+
+# ------------------------------------------------------------------ pattern -> raw-char regex
+_EXCL = '"\\\\\\x00-\\x1f'  # class body excluded from raw string characters
+
+
+class _PatternError(Exception):
+    pass
+
+
+def _pattern_body(pattern: str) -> str:
+    """Regex over raw string characters for values v with re.search(pattern, v)."""
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except re.error as e:
+        raise _PatternError(f"invalid regex: {e}") from e
+    flags = parsed.state.flags & ~(re.UNICODE | getattr(_sre_c, "SRE_FLAG_UNICODE", 0))
+    if flags:
+        raise _PatternError("inline flags are not supported")
+    items = list(parsed)
+    anchored_start = anchored_end = False
+    at_begin = (_sre_c.AT_BEGINNING, _sre_c.AT_BEGINNING_STRING)
+    at_end = (_sre_c.AT_END, _sre_c.AT_END_STRING)
+    if items and items[0][0] is _sre_c.AT and items[0][1] in at_begin:
+        anchored_start = True
+        items = items[1:]
+    if items and items[-1][0] is _sre_c.AT and items[-1][1] in at_end:
+        anchored_end = True
+        items = items[:-1]
+    body = _emit_seq(items)
+    anyc = "[^" + _EXCL + "]*"
+    return ("" if anchored_start else anyc) + "(?:" + body + ")" + ("" if anchored_end else anyc)
+
+
+def _emit_seq(items) -> str:
+    return "".join(_emit(op, av) for op, av in items)
+
+
+def _lit(code: int) -> str:
+    ch = chr(code)
+    if ch in '"\\' or code < 0x20:
+        raise _PatternError(f"pattern character {ch!r} would need a JSON escape")
+    return _re_lit(ch)
+
+
+def _emit(op, av) -> str:
+    c = _sre_c
+    if op is c.LITERAL:
+        return _lit(av)
+    if op is c.NOT_LITERAL:
+        return "[^" + _class_char(chr(av)) + _EXCL + "]"
+    if op is c.ANY:
+        return "[^\\n" + _EXCL + "]"
+    if op is c.IN:
+        return _emit_class(av)
+    if op is c.SUBPATTERN:
+        group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _PatternError("scoped flags are not supported")
+        return "(?:" + _emit_seq(sub) + ")"
+    if op is c.BRANCH:
+        return "(?:" + "|".join(_emit_seq(b) for b in av[1]) + ")"
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+        lo, hi, sub = av
+        inner = "(?:" + _emit_seq(sub) + ")"
+        if hi is c.MAXREPEAT:
+            return inner + ("*" if lo == 0 else "+" if lo == 1 else "{%d,}" % lo)
+        return inner + ("{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi))
+    if op is c.AT:
+        raise _PatternError("anchors are only supported at the very start (^) and end ($)")
+    raise _PatternError(f"regex feature {op} is not supported")
+
+
+_CATEGORY = {
+    "CATEGORY_DIGIT": ("\\d", False), "CATEGORY_NOT_DIGIT": ("\\d", True),
+    "CATEGORY_SPACE": ("\\s", False), "CATEGORY_NOT_SPACE": ("\\s", True),
+    "CATEGORY_WORD": ("\\w", False), "CATEGORY_NOT_WORD": ("\\w", True),
+}
+
+
+def _emit_class(items) -> str:
+    negate = False
+    pos, neg_cats = [], []
+    for op, av in items:
+        c = _sre_c
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            pos.append(_class_char(chr(av)))
+        elif op is c.RANGE:
+            pos.append(_class_char(chr(av[0])) + "-" + _class_char(chr(av[1])))
+        elif op is c.CATEGORY:
+            esc, is_neg = _CATEGORY[str(av)]
+            (neg_cats if is_neg else pos).append(esc)
+        else:
+            raise _PatternError(f"class item {op} is not supported")
+    if neg_cats and (negate or pos or len(neg_cats) > 1):
+        raise _PatternError("negated categories (\\D \\S \\W) are only supported alone in a class")
+    if neg_cats:
+        return "[^" + neg_cats[0] + _EXCL + "]"
+    if negate:
+        return "[^" + "".join(pos) + _EXCL + "]"
+    # positive class: drop the characters a raw JSON string cannot contain, by intersecting
+    # with the complement: [class] & [^EXCL] == (?![EXCL])[class]; without lookahead we
+    # subtract by construction: \s and explicit ranges may include controls/quote/backslash
+    parts = []
+    for p in pos:
+        if p == "\\s":
+            parts.append(" \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x85")
+        elif p in ("\\d", "\\w"):
+            parts.append(p)
+        else:
+            parts.append(_subtract_range(p))
+    body = "".join(parts)
+    if not body:
+        raise _PatternError("character class matches only characters that need JSON escapes")
+    return "[" + body + "]"
+
+
+def _unclass(s: str) -> int:
+    if s.startswith("\\x") or s.startswith("\\u") or s.startswith("\\U"):
+        return int(s[2:], 16)
+    if s.startswith("\\"):
+        return ord(s[1])
+    return ord(s)
+
+
+def _subtract_range(p: str) -> str:
+    """A class item (char or a-b) minus U+0000-U+001F, '"', '\\'."""
+    m = re.fullmatch(r"(\\x..|\\u....|\\U........|\\.|.)(?:-(\\x..|\\u....|\\U........|\\.|.))?", p, re.S)
+    lo = _unclass(m.group(1))
+    hi = _unclass(m.group(2)) if m.group(2) else lo
+    out = []
+    excluded = {0x22, 0x5C} | set(range(0x20))
+    start = None
+    for cp in list(range(lo, min(hi, 0x7F) + 1)) + [None]:
+        if cp is not None and cp not in excluded:
+            if start is None:
+                start = cp
+            prev = cp
+            continue
+        if start is not None:
+            out.append(_class_char(chr(start)) + ("-" + _class_char(chr(prev)) if prev > start else ""))
+            start = None
+    if hi > 0x7F:
+        a = max(lo, 0x80)
+        out.append(_class_char(chr(a)) + ("-" + _class_char(chr(hi)) if hi > a else ""))
+    return "".join(out)
+
+
+# ------------------------------------------------------------------ numbers
+_FRAC = r"(?:\.[0-9]+)?"
+_FRAC_ZERO = r"(?:\.0+)?"
+_FRAC_NONZERO = r"\.[0-9]*[1-9][0-9]*"
+NUMBER_RE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+INTEGER_RE = r"-?(?:0|[1-9][0-9]*)"
+
+
+def _magnitude_regex(a: int, a_open: bool, b: int | None, b_open: bool, integer: bool) -> str | None:
+    """Unsigned decimal I(.F)? (no exponent) with a <= / < value <= / < b; a, b integers >= 0."""
+    if integer:
+        lo = a + 1 if a_open else a
+        hi = None if b is None else (b - 1 if b_open else b)
+        return integer_range_regex(lo, hi)
+    alts = []
+    # integer part strictly between a and b: any fraction
+    inner_hi = None if b is None else b - 1
+    r = integer_range_regex(a + 1, inner_hi)
+    if r is not None:
+        alts.append(r + _FRAC)
+    if b is not None and a == b:
+        if not a_open and not b_open:
+            alts.append(_re_lit(str(a)) + _FRAC_ZERO)
+    else:
+        alts.append(_re_lit(str(a)) + (_FRAC_NONZERO if a_open else _FRAC))
+        if b is not None and not b_open:
+            alts.append(_re_lit(str(b)) + _FRAC_ZERO)
+    return "(?:" + "|".join(alts) + ")" if alts else None
+
+
+def _bounded_number_regex(lo, lo_open, hi, hi_open, integer: bool) -> str | None:
+    """Regex for JSON numbers (no exponent) in the interval; bounds are ints or None."""
+    alts = []
+    # nonnegative values: magnitude in [max(lo,0), hi]
+    if hi is None or hi > 0 or (hi == 0 and not hi_open):
+        if lo is None or lo < 0:
+            a, a_open = 0, False
+        else:
+            a, a_open = lo, lo_open
+        r = _magnitude_regex(a, a_open, hi, hi_open, integer)
+        if r is not None:
+            alts.append(r)
+    # negative values -m, m > 0: m in [-hi, -lo]
+    if lo is None or lo < 0:
+        if hi is None or hi >= 0:
+            a, a_open = 0, True
+        else:
+            a, a_open = -hi, hi_open
+        b, b_open = (None, False) if lo is None else (-lo, lo_open)
+        r = _magnitude_regex(a, a_open, b, b_open, integer)
+        if r is not None:
+            alts.append("-" + r)
+    return "(?:" + "|".join(alts) + ")" if alts else None
+
+
+def _number_literal_regex(v) -> str:
+    if isinstance(v, bool):
+        raise TypeError
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e16):
+        i = int(v)
+        return _re_lit(str(i)) + _FRAC_ZERO
+    s = repr(float(v))
+    if "e" in s or "inf" in s or "nan" in s:
+        return _re_lit(s)
+    return _re_lit(s) + "0*"
+
+
+# ------------------------------------------------------------------ compiler
+def _json_type(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "integer" if v.is_integer() else "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    raise TypeError(type(v))
+
+
+def _type_matches(value, t: str) -> bool:
+    jt = _json_type(value)
+    return jt == t or (t == "number" and jt == "integer")
+
+
+class _Compiler:
+    def __init__(self, root, whitespace: str, strict_key_order: bool):
+        if whitespace not in ("flexible", "compact"):
+            raise ValueError("whitespace must be 'flexible' or 'compact'")
+        self.root = root
+        self.whitespace = whitespace
+        self.strict = strict_key_order
+        self.rules: dict[str, list[str]] = {}
+        self.order: list[str] = []
+        self.terminals: dict[str, str] = {}   # regex -> name
+        self.term_order: list[tuple[str, str]] = []
+        self.ref_rules: dict[str, str] = {}
+        self.counter = 0
+
+    # -- helpers
+    def fresh(self, hint: str) -> str:
+        self.counter += 1
+        name = re.sub(r"[^a-z0-9_]", "_", hint.lower())[:24].strip("_") or "r"
+        return f"{name}_{self.counter}"
+
+    def rule(self, name: str, alts: list[str]) -> str:
+        if name not in self.rules:
+            self.order.append(name)
+        self.rules[name] = alts
+        return name
+
+    def term(self, regex: str, hint: str = "T") -> str:
+        if regex not in self.terminals:
+            name = f"{hint.upper()}_{len(self.terminals)}"
+            self.terminals[regex] = name
+            self.term_order.append((name, regex))
+        return self.terminals[regex]
+
+    def error(self, msg: str, keyword: str, pointer: str):
+        raise UnsupportedSchemaError(msg, keyword, pointer)
+
+    # -- generic values
+    def any_value(self) -> str:
+        if "json_value" not in self.rules:
+            s = self.term(STRING_RE, "STRING")
+            n = self.term(NUMBER_RE, "NUMBER")
+            self.rule("json_value", ["json_object", "json_array", s, n, '"true"', '"false"', '"null"'])
+            self.rule("json_object", ['"{" "}"', f'"{{" json_member ("," json_member)* "}}"'])
+            self.rule("json_member", [f'{s} ":" json_value'])
+            self.rule("json_array", ['"[" "]"', '"[" json_value ("," json_value)* "]"'])
+        return "json_value"
+
+    # -- entry
+    def compile(self, schema, ptr: str) -> str:
+        if schema is True:
+            return self.any_value()
+        if schema is False:
+            self.error("the false schema admits no value", "false", ptr or "/")
+        if not isinstance(schema, dict):
+            self.error(f"a schema must be an object or a boolean, got {type(schema).__name__}", "", ptr)
+        for kw in schema:
+            if kw not in ANNOTATIONS and kw not in STRUCTURAL:
+                self.error(f"unsupported keyword {kw!r}", kw, f"{ptr}/{_esc(kw)}")
+        if "$ref" in schema:
+            rest = {k: v for k, v in schema.items() if k not in ANNOTATIONS and k != "$ref"}
+            if rest:
+                return self.compile({"allOf": [{"$ref": schema["$ref"]}, rest]}, ptr)
+            return self.ref(schema["$ref"], f"{ptr}/$ref")
+        if "allOf" in schema:
+            return self.compile(self.merge_all_of(schema, ptr), ptr)
+        if "anyOf" in schema or "oneOf" in schema:
+            return self.combine(schema, ptr)
+        if "const" in schema or "enum" in schema:
+            return self.enumeration(schema, ptr)
+        return self.typed(schema, ptr)
+
+    def ref(self, ref: str, ptr: str) -> str:
+        if ref in self.ref_rules:
+            return self.ref_rules[ref]
+        target = self.resolve(ref, ptr)
+        name = self.fresh("ref_" + ref.rsplit("/", 1)[-1])
+        self.ref_rules[ref] = name
+        self.rule(name, ["json_value"])  # placeholder, replaced below (recursion-safe)
+        body = self.compile(target, ref[1:] if ref.startswith("#") else ref)
+        self.rule(name, [body])
+        return name
+
+    def resolve(self, ref: str, ptr: str):
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            self.error(f"only local references ('#...') are supported, got {ref!r}", "$ref", ptr)
+        node = self.root
+        if ref in ("#", "#/"):
+            return node
+        if not ref.startswith("#/"):
+            self.error(f"anchors are not supported: {ref!r}", "$ref", ptr)
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            except (KeyError, IndexError, ValueError, TypeError):
+                self.error(f"unresolvable reference {ref!r}", "$ref", ptr)
+        return node
+
+    def deref(self, schema, ptr):
+        seen = 0
+        while isinstance(schema, dict) and set(schema) - ANNOTATIONS == {"$ref"}:
+            schema = self.resolve(schema["$ref"], ptr)
+            seen += 1
+            if seen > 64:
+                self.error("reference cycle without content", "$ref", ptr)
+        return schema
+
+    # -- combinators
+    def combine(self, schema, ptr):
+        kw = "anyOf" if "anyOf" in schema else "oneOf"
+        if "anyOf" in schema and "oneOf" in schema:
+            self.error("anyOf together with oneOf is not supported", "oneOf", f"{ptr}/oneOf")
+        branches = schema[kw]
+        if not isinstance(branches, list) or not branches:
+            self.error(f"{kw} must be a non-empty array", kw, f"{ptr}/{kw}")
+        rest = {k: v for k, v in schema.items() if k != kw and k not in ANNOTATIONS}
+        if rest:  # distribute the sibling keywords into each branch (sound: A and (B or C))
+            branches = [{"allOf": [rest, b]} for b in branches]
+        if kw == "oneOf":
+            self.check_disjoint(branches, f"{ptr}/oneOf")
+        syms = []
+        for i, b in enumerate(branches):
+            if b is False:
+                continue
+            syms.append(self.compile(b, f"{ptr}/{kw}/{i}"))
+        if not syms:
+            self.error("every branch is false", kw, f"{ptr}/{kw}")
+        return self.rule(self.fresh(kw), syms)
+
+    def summary(self, schema, ptr, depth=0):
+        """(types, literal values or None, {required property: set of values or None})."""
+        schema = self.deref(schema, ptr)
+        all_types = {"null", "boolean", "object", "array", "string", "number"}
+        if schema is True or depth > 8:
+            return all_types, None, {}
+        if schema is False:
+            return set(), set(), {}
+        if not isinstance(schema, dict):
+            return all_types, None, {}
+        types = set(all_types)
+        if "type" in schema:
+            t = schema["type"]
+            ts = set(t if isinstance(t, list) else [t])
+            types = {"number" if x == "integer" else x for x in ts}
+        values = None
+        if "const" in schema:
+            values = {json.dumps(schema["const"], sort_keys=True)}
+        if "enum" in schema and isinstance(schema["enum"], list):
+            ev = {json.dumps(v, sort_keys=True) for v in schema["enum"]}
+            values = ev if values is None else values & ev
+        if values is not None:
+            types &= {("number" if _json_type(json.loads(v)) == "integer" else _json_type(json.loads(v)))
+                      for v in values}
+        for sub in ("anyOf", "oneOf"):
+            if sub in schema:
+                t2 = set()
+                for b in schema[sub]:
+                    t2 |= self.summary(b, ptr, depth + 1)[0]
+                types &= t2
+        if "allOf" in schema:
+            for b in schema["allOf"]:
+                types &= self.summary(b, ptr, depth + 1)[0]
+        disc = {}
+        if "object" in types:
+            props = schema.get("properties", {})
+            for r in schema.get("required", []):
+                p = self.deref(props.get(r, True), ptr)
+                if isinstance(p, dict) and ("const" in p or "enum" in p):
+                    _, vals, _ = self.summary(p, ptr, depth + 1)
+                    disc[r] = vals
+                else:
+                    disc[r] = None
+        return types, values, disc
+
+    def check_disjoint(self, branches, ptr):
+        sums = [self.summary(b, ptr) for b in branches]
+        for i in range(len(sums)):
+            for j in range(i + 1, len(sums)):
+                if not _disjoint(sums[i], sums[j]):
+                    self.error(
+                        f"oneOf branches {i} and {j} may overlap; oneOf is only supported for "
+                        "provably disjoint branches (different types, different const/enum values, "
+                        "or a required property with disjoint const/enum values)", "oneOf", ptr)
+
+    def merge_all_of(self, schema, ptr):
+        parts = [{k: v for k, v in schema.items() if k != "allOf"}]
+        subs = schema["allOf"]
+        if not isinstance(subs, list) or not subs:
+            self.error("allOf must be a non-empty array", "allOf", f"{ptr}/allOf")
+        for i, s in enumerate(subs):
+            s = self.deref(s, f"{ptr}/allOf/{i}")
+            if s is True:
+                continue
+            if s is False:
+                self.error("allOf with a false branch admits no value", "allOf", f"{ptr}/allOf/{i}")
+            if "allOf" in s:
+                s = self.merge_all_of(s, f"{ptr}/allOf/{i}")
+            parts.append(s)
+        merged: dict = {}
+        for i, part in enumerate(parts):
+            where = f"{ptr}/allOf/{i - 1}" if i else ptr
+            for k, v in part.items():
+                if k in ANNOTATIONS:
+                    continue
+                if k not in merged:
+                    merged[k] = v
+                    continue
+                merged[k] = self.merge_kw(k, merged[k], v, where, parts)
+        return merged
+
+    def merge_kw(self, k, a, b, where, parts):
+        if a == b and k != "properties":
+            return a
+        if k == "type":
+            ta = set(a if isinstance(a, list) else [a])
+            tb = set(b if isinstance(b, list) else [b])
+            t = (ta & tb) | ({"integer"} if ("integer" in ta and "number" in tb) or
+                             ("number" in ta and "integer" in tb) else set())
+            if not t:
+                self.error("allOf branches have disjoint types", "allOf", where)
+            return sorted(t)
+        if k == "required":
+            return list(dict.fromkeys(list(a) + list(b)))
+        if k == "properties":
+            if any(p.get("additionalProperties", True) is not True for p in parts if isinstance(p, dict)):
+                self.error("allOf merging properties with additionalProperties is not supported",
+                           "allOf", where)
+            out = dict(a)
+            for name, s in b.items():
+                out[name] = {"allOf": [out[name], s]} if name in out else s
+            return out
+        if k in ("minLength", "minItems", "minimum", "exclusiveMinimum"):
+            return max(a, b)
+        if k in ("maxLength", "maxItems", "maximum", "exclusiveMaximum"):
+            return min(a, b)
+        if k == "enum":
+            vb = [json.dumps(x, sort_keys=True) for x in b]
+            return [x for x in a if json.dumps(x, sort_keys=True) in vb]
+        if k in ("anyOf", "oneOf"):
+            self.error(f"allOf with several {k} is not supported", "allOf", where)
+        self.error(f"allOf: cannot merge two different {k!r} values", "allOf", where)
+
+    # -- enum / const
+    def enumeration(self, schema, ptr):
+        allowed_types = None
+        if "type" in schema:
+            t = schema["type"]
+            allowed_types = t if isinstance(t, list) else [t]
+        extra = [k for k in schema if k not in ANNOTATIONS and k not in ("enum", "const", "type")]
+        if extra:
+            k = extra[0]
+            self.error(f"{k!r} beside enum/const is not supported", k, f"{ptr}/{_esc(k)}")
+        if "const" in schema:
+            values = [schema["const"]]
+            if "enum" in schema:
+                values = [v for v in values if json.dumps(v, sort_keys=True) in
+                          {json.dumps(e, sort_keys=True) for e in schema["enum"]}]
+        else:
+            values = schema["enum"]
+            if not isinstance(values, list):
+                self.error("enum must be an array", "enum", f"{ptr}/enum")
+        if allowed_types is not None:
+            values = [v for v in values if any(_type_matches(v, t) for t in allowed_types)]
+        if not values:
+            self.error("enum/const admits no value", "enum" if "enum" in schema else "const", ptr)
+        syms = [self.literal(v, ptr) for v in values]
+        return self.rule(self.fresh("enum"), syms)
+
+    def literal(self, v, ptr) -> str:
+        if v is None:
+            return '"null"'
+        if v is True:
+            return '"true"'
+        if v is False:
+            return '"false"'
+        if isinstance(v, str):
+            return self.term(canonical_string_regex(v), "LIT")
+        if isinstance(v, (int, float)):
+            return self.term(_number_literal_regex(v), "NUM")
+        if isinstance(v, list):
+            if not v:
+                return '"[" "]"'
+            return '"[" ' + ' "," '.join(self.literal(x, ptr) for x in v) + ' "]"'
+        if isinstance(v, dict):
+            if not v:
+                return '"{" "}"'
+            # any order of the keys (duplicates excluded) through a sub-schema
+            sub = {"type": "object", "additionalProperties": False, "required": list(v),
+                   "properties": {k: {"const": x} for k, x in v.items()}}
+            return self.compile(sub, ptr)
+        raise TypeError(type(v))
+
+    # -- typed schemas
+    def typed(self, schema, ptr):
+        t = schema.get("type")
+        if t is None:
+            types = ["null", "boolean", "object", "array", "string", "number"]
+        else:
+            types = t if isinstance(t, list) else [t]
+            for x in types:
+                if x not in TYPES:
+                    self.error(f"unknown type {x!r}", "type", f"{ptr}/type")
+            if "number" in types and "integer" in types:
+                types = [x for x in types if x != "integer"]
+        syms = []
+        for x in types:
+            if x == "null":
+                syms.append('"null"')
+            elif x == "boolean":
+                syms.extend(['"true"', '"false"'])
+            elif x == "string":
+                syms.append(self.string(schema, ptr))
+            elif x in ("number", "integer"):
+                s = self.number(schema, ptr, integer=(x == "integer"))
+                if s is not None:
+                    syms.append(s)
+            elif x == "object":
+                syms.append(self.object(schema, ptr))
+            elif x == "array":
+                s = self.array(schema, ptr)
+                if s is not None:
+                    syms.append(s)
+        if not syms:
+            self.error("the schema admits no value", "type", ptr)
+        if len(syms) == 1 and not syms[0].startswith('"'):
+            return syms[0]
+        return self.rule(self.fresh("value"), syms)
+
+    def string(self, schema, ptr):
+        has_len = "minLength" in schema or "maxLength" in schema
+        if "pattern" in schema and "format" in schema:
+            self.error("pattern together with format is not supported", "format", f"{ptr}/format")
+        if has_len and ("pattern" in schema or "format" in schema):
+            kw = "pattern" if "pattern" in schema else "format"
+            self.error(f"{kw} together with minLength/maxLength is not supported", kw, f"{ptr}/{kw}")
+        if "pattern" in schema:
+            try:
+                body = _pattern_body(schema["pattern"])
+            except _PatternError as e:
+                self.error(f"pattern {schema['pattern']!r}: {e}", "pattern", f"{ptr}/pattern")
+            return self.term('"' + body + '"', "PAT")
+        if "format" in schema:
+            f = schema["format"]
+            if f not in FORMATS:
+                self.error(f"unsupported format {f!r}", "format", f"{ptr}/format")
+            return self.term('"' + FORMATS[f] + '"', "FMT")
+        if has_len:
+            lo = schema.get("minLength", 0)
+            hi = schema.get("maxLength")
+            for k, v in (("minLength", lo), ("maxLength", hi)):
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                    self.error(f"{k} must be a non-negative integer", k, f"{ptr}/{k}")
+            if hi is not None and hi < lo:
+                self.error("maxLength < minLength admits no string", "maxLength", f"{ptr}/maxLength")
+            rep = "{%d,}" % lo if hi is None else ("{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi))
+            return self.term('"' + _CP_CHAR + rep + '"', "STRLEN")
+        return self.term(STRING_RE, "STRING")
+
+    def number(self, schema, ptr, integer):
+        keys = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+        if not any(k in schema for k in keys):
+            return self.term(INTEGER_RE if integer else NUMBER_RE, "INT" if integer else "NUMBER")
+        lo = lo_open = hi = hi_open = None
+        for k in keys:
+            if k not in schema:
+                continue
+            v = schema[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                self.error(f"{k} must be a finite number", k, f"{ptr}/{k}")
+            if integer:
+                if k == "minimum":
+                    b = math.ceil(v)
+                elif k == "exclusiveMinimum":
+                    b = math.floor(v) + 1
+                elif k == "maximum":
+                    b = math.floor(v)
+                else:
+                    b = math.ceil(v) - 1
+                if k in ("minimum", "exclusiveMinimum"):
+                    lo = b if lo is None else max(lo, b)
+                    lo_open = False
+                else:
+                    hi = b if hi is None else min(hi, b)
+                    hi_open = False
+                continue
+            if float(v) != int(v) or abs(v) > 1e15:
+                self.error(f"{k}: only integral bounds are supported for numbers", k, f"{ptr}/{k}")
+            v = int(v)
+            if k in ("minimum", "exclusiveMinimum"):
+                op = k == "exclusiveMinimum"
+                if lo is None or v > lo or (v == lo and op):
+                    lo, lo_open = v, op
+            else:
+                op = k == "exclusiveMaximum"
+                if hi is None or v < hi or (v == hi and op):
+                    hi, hi_open = v, op
+        r = _bounded_number_regex(lo, bool(lo_open), hi, bool(hi_open), integer)
+        if r is None:
+            return None
+        return self.term(r, "INTR" if integer else "NUMR")
+
+    def object(self, schema, ptr):
+        props = schema.get("properties", {})
+        if not isinstance(props, dict):
+            self.error("properties must be an object", "properties", f"{ptr}/properties")
+        required = list(schema.get("required", []))
+        addl = schema.get("additionalProperties", True)
+        pats = schema.get("patternProperties", {})
+        for r in required:
+            if r not in props:
+                if addl is False and not any(re.search(p, r) for p in pats):
+                    self.error(f"required property {r!r} is not allowed by additionalProperties: false",
+                               "required", f"{ptr}/required")
+                # required but undeclared: declare it with the additionalProperties schema
+                props = dict(props)
+                props[r] = addl if addl is not False else True
+                for p, ps in pats.items():
+                    if re.search(p, r):
+                        props[r] = ps
+        # properties whose schema is false may not appear
+        names = []
+        for k, s in props.items():
+            if s is False:
+                if k in required:
+                    self.error(f"required property {k!r} has the false schema", "required", f"{ptr}/required")
+                if addl is not False:
+                    self.error(f"property {k!r} is forbidden (false) but additionalProperties is not false",
+                               "properties", f"{ptr}/properties/{_esc(k)}")
+                continue
+            names.append(k)
+        # additional key-value pairs
+        addl_sym = None
+        if pats:
+            if addl is not False:
+                self.error("patternProperties is only supported with additionalProperties: false",
+                           "patternProperties", f"{ptr}/patternProperties")
+            schemas = list(pats.values())
+            if any(json.dumps(s, sort_keys=True) != json.dumps(schemas[0], sort_keys=True) for s in schemas):
+                self.error("several patternProperties with different schemas are not supported",
+                           "patternProperties", f"{ptr}/patternProperties")
+            for k in names:
+                for p in pats:
+                    if re.search(p, k):
+                        self.error(f"declared property {k!r} also matches pattern {p!r}",
+                                   "patternProperties", f"{ptr}/patternProperties/{_esc(p)}")
+            key_alts = []
+            for p in pats:
+                try:
+                    key_alts.append('"' + _pattern_body(p) + '"')
+                except _PatternError as e:
+                    self.error(f"pattern {p!r}: {e}", "patternProperties",
+                               f"{ptr}/patternProperties/{_esc(p)}")
+            key = self.term("|".join(key_alts) if len(key_alts) == 1 else
+                            "(?:" + ")|(?:".join(key_alts) + ")", "PKEY")
+            p0 = next(iter(pats))
+            val = self.compile(schemas[0], f"{ptr}/patternProperties/{_esc(p0)}")
+            addl_sym = self.rule(self.fresh("pmember"), [f'{key} ":" {val}'])
+        elif addl is not False:
+            if names:
+                key = self.term('"' + _not_in_regex(set(names)) + '"', "AKEY")
+            else:
+                key = self.term(STRING_RE, "STRING")
+            val = self.compile(addl, f"{ptr}/additionalProperties")
+            addl_sym = self.rule(self.fresh("amember"), [f'{key} ":" {val}'])
+        members = []
+        for k in names:
+            key = self.term(canonical_string_regex(k), "KEY")
+            val = self.compile(props[k], f"{ptr}/properties/{_esc(k)}")
+            members.append(self.rule(self.fresh("m_" + k), [f'{key} ":" {val}']))
+        req = [k in required for k in names]
+        if self.strict:
+            return self.object_ordered(members, req, addl_sym)
+        if len(members) > MAX_ANY_ORDER_PROPERTIES:
+            self.error(
+                f"{len(members)} properties in any order would need 2^{len(members)} grammar states; "
+                f"at most {MAX_ANY_ORDER_PROPERTIES} are supported -- pass strict_key_order=True "
+                "to require the declared order", "properties", f"{ptr}/properties")
+        return self.object_any_order(members, req, addl_sym)
+
+    def object_ordered(self, members, req, addl):
+        base = self.fresh("obj")
+        k = len(members)
+        # tail_i: members i.. after at least one member was written (each starts with ",")
+        for i in range(k, -1, -1):
+            alts = []
+            if i == k:
+                alts.append("")
+            else:
+                alts.append(f'"," {members[i]} {base}_t{i + 1}')
+                if not req[i]:
+                    alts.append(f"{base}_t{i + 1}")
+            if addl:
+                alts.append(f'"," {addl} {base}_t{i}')
+            self.rule(f"{base}_t{i}", alts)
+        # head_i: members i.. with nothing written yet
+        for i in range(k, -1, -1):
+            alts = []
+            if i == k:
+                alts.append("")
+            else:
+                alts.append(f"{members[i]} {base}_t{i + 1}")
+                if not req[i]:
+                    alts.append(f"{base}_h{i + 1}")
+            if addl:
+                alts.append(f"{addl} {base}_t{i}")
+            self.rule(f"{base}_h{i}", alts)
+        return self.rule(base, [f'"{{" {base}_h0 "}}"'])
+
+    def object_any_order(self, members, req, addl):
+        base = self.fresh("obj")
+        k = len(members)
+        req_mask = sum(1 << i for i in range(k) if req[i])
+        # tail_S: remaining members after at least one was written; S = used declared members
+        for s in range(1 << k):
+            alts = []
+            if s & req_mask == req_mask:
+                alts.append("")
+            for i in range(k):
+                if not s >> i & 1:
+                    alts.append(f'"," {members[i]} {base}_t{s | 1 << i}')
+            if addl:
+                alts.append(f'"," {addl} {base}_t{s}')
+            self.rule(f"{base}_t{s}", alts)
+        alts = []
+        if req_mask == 0:
+            alts.append('"{" "}"')
+        for i in range(k):
+            alts.append(f'"{{" {members[i]} {base}_t{1 << i} "}}"')
+        if addl:
+            alts.append(f'"{{" {addl} {base}_t0 "}}"')
+        return self.rule(base, alts)
+
+    def array(self, schema, ptr):
+        if schema.get("uniqueItems", False) is not False:
+            self.error("uniqueItems: true is not supported", "uniqueItems", f"{ptr}/uniqueItems")
+        prefix = schema.get("prefixItems", [])
+        items = schema.get("items", True)
+        if isinstance(items, list):
+            self.error("array-form items (draft 4-7 tuples) is not supported; use prefixItems",
+                       "items", f"{ptr}/items")
+        lo = schema.get("minItems", 0)
+        hi = schema.get("maxItems")
+        if items is False:
+            hi = len(prefix) if hi is None else min(hi, len(prefix))
+        # positions whose schema is false cap the length
+        for i, p in enumerate(prefix):
+            if p is False:
+                hi = i if hi is None else min(hi, i)
+                break
+        if hi is not None and hi < lo:
+            return None
+        syms = [self.compile(p, f"{ptr}/prefixItems/{i}") for i, p in enumerate(prefix)
+                if hi is None or i < hi]
+        item_sym = None
+        if items is not False and (hi is None or hi > len(prefix)):
+            item_sym = self.compile(items, f"{ptr}/items")
+
+        def elem(j):
+            return syms[j] if j < len(syms) else item_sym
+
+        last = max(len(syms), lo)  # from here on, the tail is uniform (unless hi bounds it)
+        if hi is not None:
+            last = hi
+        if last > MAX_ARRAY_STATES:
+            self.error(f"array bounds need {last} grammar states (max {MAX_ARRAY_STATES})",
+                       "maxItems" if hi is not None else "minItems", ptr)
+        base = self.fresh("arr")
+        # tail_j: after j >= 1 elements were written
+        for j in range(last, 0, -1):
+            alts = []
+            if j >= lo:
+                alts.append("")
+            if hi is None or j < hi:
+                if j < last:
+                    alts.append(f'"," {elem(j)} {base}_t{j + 1}')
+                else:  # hi is None: uniform star
+                    alts.append(f'"," {item_sym} {base}_t{j}')
+            self.rule(f"{base}_t{j}", alts)
+        alts = []
+        if lo == 0:
+            alts.append('"[" "]"')
+        if hi is None or hi >= 1:
+            if last == 0:  # lo == 0, no prefix, unbounded: uniform
+                self.rule(f"{base}_t1", ["", f'"," {item_sym} {base}_t1'])
+            alts.append(f'"[" {elem(0)} {base}_t1 "]"')
+        return self.rule(base, alts)
+
+    # -- output
+    def text(self, start_sym: str) -> str:
+        lines = ["// generated by memgram.grammar.json_schema", f"start: {start_sym}", ""]
+        for name in self.order:
+            alts = self.rules[name]
+            lines.append(f"{name}: " + "\n    | ".join(a if a else "" for a in alts))
+        lines.append("")
+        for name, regex in self.term_order:
+            lines.append(f"{name}: /{regex}/")
+        if self.whitespace == "flexible":
+            lines.append("WS: /[ \\t\\n\\r]+/")
+            lines.append("%ignore WS")
+        return "\n".join(lines) + "\n"
+
+
+def _disjoint(a, b) -> bool:
+    ta, va, da = a
+    tb, vb, db = b
+    if not (ta & tb):
+        return True
+    if va is not None and vb is not None and not (va & vb):
+        return True
+    if "object" in ta and "object" in tb and ta & tb == {"object"}:
+        for k in set(da) & set(db):
+            if da[k] is not None and db[k] is not None and not (da[k] & db[k]):
+                return True
+    return False
+
+
+def _esc(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def schema_to_lark(schema, *, whitespace: str = "flexible", strict_key_order: bool = False) -> tuple[str, str]:
+    """Translate a JSON Schema (dict or bool) into (lark grammar text, start rule name)."""
+    c = _Compiler(schema, whitespace, strict_key_order)
+    root = c.compile(schema, "")
+    return c.text(root), "start"

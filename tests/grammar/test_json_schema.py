@@ -1,0 +1,452 @@
+"""JSON Schema -> grammar (grammar/json_schema.py) against the `jsonschema` validator.
+
+Engines: lark's Earley parser with the ``dynamic_complete`` lexer (the schema grammars have
+regex terminals that match the same lexeme -- a key /"name"/ and the generic STRING -- which the
+documented lexing keeps as alternatives; lark's basic lexer would pick one, its dynamic lexer
+tries every terminal the parser expects, which coincides with longest-match lexing on these
+JSON grammars because JSON tokens are self-delimiting and two number tokens are never adjacent),
+and memgram's ``Grammar.from_lark`` when ``memgram.grammar.api`` exists.
+
+Instances are serialized with json.dumps(ensure_ascii=False) compactly, with the default
+separators and indented; numbers are ints or floats with a fraction and without exponent, the
+spellings the documented restrictions of json_schema.py keep (tests below check that the
+restrictions reject, never admit, the other spellings).
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import random
+import re
+
+import jsonschema
+import lark
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memgram.grammar.errors import UnsupportedSchemaError
+from memgram.grammar.json_schema import (
+    FORMATS,
+    MAX_ANY_ORDER_PROPERTIES,
+    _bounded_number_regex,
+    _pattern_body,
+    integer_range_regex,
+    schema_to_lark,
+)
+
+from .grammar_engines import MemgramEngine, engine_names
+
+FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+class LarkDynamic:
+    def __init__(self, text, start):
+        self.parser = lark.Lark(text, parser="earley", lexer="dynamic_complete", start=start)
+
+    def accepts(self, s):
+        try:
+            self.parser.parse(s)
+        except lark.exceptions.LarkError:
+            return False
+        return True
+
+
+def make(engine_name, text, start):
+    if engine_name == "lark":
+        return LarkDynamic(text, start)
+    return MemgramEngine(text, start)
+
+
+def valid(schema, inst) -> bool:
+    return jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER).is_valid(inst)
+
+
+def forms(inst):
+    return [
+        json.dumps(inst, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(inst, ensure_ascii=False),
+        json.dumps(inst, ensure_ascii=False, indent=2),
+    ]
+
+
+# ---------------------------------------------------------------- the schema suite
+CASES = [
+    ("string", {"type": "string"}, ["", "a", 'q"uo\\te\n', "é😀"], [1, None, ["a"]]),
+    ("integer", {"type": "integer"}, [0, -5, 123456789], [1.5, "1", True, None]),
+    ("number", {"type": "number"}, [0, -2.5, 3, 0.001], ["x", None, [1]]),
+    ("boolean_null", {"type": ["boolean", "null"]}, [True, False, None], [0, "true", []]),
+    ("true_schema", True, [1, "x", None, {"a": [1, {"b": None}]}], []),
+    ("empty_schema", {}, [[], {}, -1.5, "s"], []),
+    ("enum_mixed", {"enum": ["red", "green", 3, None, [1, 2], {"k": "v"}]},
+     ["red", "green", 3, None, [1, 2], {"k": "v"}], ["blue", 4, [2, 1], {"k": "w"}, "Red"]),
+    ("const_string", {"const": "fixed"}, ["fixed"], ["fixe", "fixed ", 1]),
+    ("enum_typed", {"type": "string", "enum": ["a", 1, "b"]}, ["a", "b"], [1, "c"]),
+    ("int_range", {"type": "integer", "minimum": -15, "maximum": 150},
+     [-15, -9, 0, 7, 99, 100, 150], [-16, 151, 1000, -100, 2.5]),
+    ("int_exclusive", {"type": "integer", "exclusiveMinimum": 9, "exclusiveMaximum": 1000},
+     [10, 11, 500, 999], [9, 1000, 0, -1]),
+    ("int_min_only", {"type": "integer", "minimum": 37}, [37, 38, 99, 100, 12345], [36, 0, -40]),
+    ("number_range", {"type": "number", "minimum": -1, "exclusiveMaximum": 10},
+     [-1, -0.5, 0, 9.999, 3], [-1.001, 10, 10.5, -2]),
+    ("string_len", {"type": "string", "minLength": 2, "maxLength": 4},
+     ["ab", "abcd", "é😀", 'a"'], ["a", "abcde", ""]),
+    ("pattern_unanchored", {"type": "string", "pattern": "[0-9]{3}"},
+     ["abc123", "999", "x1234y"], ["12", "ab-12", "1a2b3c"]),
+    ("pattern_anchored", {"type": "string", "pattern": "^[A-Z][a-z]+(-[A-Z][a-z]+)*$"},
+     ["Anna", "Jean-Luc"], ["anna", "Jean-", "A", "Jean Luc"]),
+    ("format_date", {"type": "string", "format": "date"},
+     ["2024-02-29", "2023-12-31", "0001-01-01"], ["2023-02-29", "2023-13-01", "2023-1-01", "1900-02-29"]),
+    ("format_ipv4", {"type": "string", "format": "ipv4"},
+     ["127.0.0.1", "255.255.255.255", "0.0.0.0"], ["256.0.0.1", "1.2.3", "01.2.3.4"]),
+    ("format_uuid", {"type": "string", "format": "uuid"},
+     ["123e4567-e89b-12d3-a456-426614174000"], ["123e4567e89b12d3a456426614174000", "xyz"]),
+    ("object_basic", {"type": "object", "properties": {"name": {"type": "string"},
+                                                       "age": {"type": "integer", "minimum": 0}},
+                      "required": ["name"]},
+     [{"name": "x"}, {"name": "name", "age": 3}, {"age": 3, "name": "age"}, {"name": "x", "extra": [1]}],
+     [{}, {"age": 3}, {"name": 1}, {"name": "x", "age": -1}]),
+    ("object_closed", {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "null"},
+                                                        "c": {"type": "number"}},
+                       "required": ["a", "c"], "additionalProperties": False},
+     [{"a": True, "c": 1}, {"c": 2.5, "a": False, "b": None}, {"b": None, "a": True, "c": 0}],
+     [{"a": True}, {"a": True, "c": 1, "d": 1}, {"a": 1, "c": 1}, {}]),
+    ("object_additional_schema", {"type": "object", "properties": {"id": {"type": "integer"}},
+                                  "additionalProperties": {"type": "string"}},
+     [{}, {"id": 1}, {"x": "y", "id": 2, "z": ""}, {"ids": "s"}],
+     [{"id": "1"}, {"x": 1}, {"id": 1, "y": None}]),
+    ("pattern_properties", {"type": "object", "patternProperties": {"^x-[a-z]+$": {"type": "integer"}},
+                            "properties": {"name": {"type": "string"}}, "additionalProperties": False},
+     [{}, {"x-a": 1, "name": "n"}, {"x-abc": 2, "x-b": 3}], [{"x-A": 1}, {"x-a": "1"}, {"y": 1}]),
+    ("array_items", {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
+     [[1], [1, 2, 3]], [[], [1, 2, 3, 4], ["1"], [1.5]]),
+    ("array_prefix", {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}],
+                      "items": False},
+     [[], ["a"], ["a", 1]], [[1], ["a", "b"], ["a", 1, 2]]),
+    ("array_prefix_rest", {"type": "array", "prefixItems": [{"const": "op"}], "items": {"type": "number"},
+                           "minItems": 2},
+     [["op", 1], ["op", 1, 2.5, 3]], [["op"], ["x", 1], ["op", "1"]]),
+    ("any_of", {"anyOf": [{"type": "string", "maxLength": 2}, {"type": "integer", "minimum": 10}]},
+     ["", "ab", 10, 99], ["abc", 9, None]),
+    ("one_of_types", {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+     ["s", [], ["a", "b"]], [1, [1], None]),
+    ("one_of_discriminator", {"oneOf": [
+        {"type": "object", "properties": {"kind": {"const": "circle"}, "r": {"type": "number"}},
+         "required": ["kind", "r"], "additionalProperties": False},
+        {"type": "object", "properties": {"kind": {"const": "rect"}, "w": {"type": "number"},
+                                          "h": {"type": "number"}},
+         "required": ["kind", "w", "h"], "additionalProperties": False}]},
+     [{"kind": "circle", "r": 1}, {"h": 2, "kind": "rect", "w": 1}],
+     [{"kind": "circle", "w": 1, "h": 2}, {"kind": "square", "r": 1}, {"kind": "rect", "w": 1}]),
+    ("all_of_merge", {"allOf": [{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                                {"properties": {"b": {"type": "string"}}, "required": ["b"]},
+                                {"properties": {"a": {"minimum": 0}}}]},
+     [{"a": 0, "b": ""}, {"b": "x", "a": 5, "c": None}], [{"a": -1, "b": ""}, {"a": 1}, {"a": 1, "b": 2}]),
+    ("ref_defs", {"$defs": {"pos": {"type": "integer", "minimum": 1}},
+                  "type": "array", "items": {"$ref": "#/$defs/pos"}},
+     [[], [1, 2, 300]], [[0], [-1], ["1"]]),
+    ("recursive_tree", {"$defs": {"node": {"type": "object", "properties": {
+        "value": {"type": "integer"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+        "required": ["value"], "additionalProperties": False}}, "$ref": "#/$defs/node"},
+     [{"value": 1}, {"value": 1, "children": [{"value": 2, "children": []}, {"children": [], "value": 3}]}],
+     [{"value": 1, "children": [{}]}, {"children": []}, {"value": 1, "children": [{"value": "2"}]}]),
+    ("recursive_root", {"definitions": {}, "type": ["array", "integer"], "items": {"$ref": "#"}},
+     [1, [], [1, [2, [3]]]], ["1", [1, ["x"]]]),
+    ("nested_required", {"type": "object", "properties": {
+        "user": {"type": "object", "properties": {"email": {"type": "string", "format": "email"},
+                                                  "tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+                 "required": ["email"]}}, "required": ["user"]},
+     [{"user": {"email": "a@b.co"}}, {"user": {"email": "x.y@z.org", "tags": ["a", "a", "b"]}}],
+     [{"user": {}}, {"user": {"email": "a@b.co", "tags": ["c"]}}, {}]),
+    ("annotations_ignored", {"title": "T", "description": "D", "examples": [1], "default": 1,
+                             "$comment": "c", "deprecated": False, "readOnly": True, "type": "integer"},
+     [1, -1], ["1"]),
+]
+
+IDS = [c[0] for c in CASES]
+ENGINES = engine_names()
+_CACHE: dict = {}
+
+
+def grammar_for(engine_name, schema, whitespace="flexible", strict=False):
+    key = (engine_name, json.dumps(schema, sort_keys=True), whitespace, strict)
+    if key not in _CACHE:
+        text, start = schema_to_lark(schema, whitespace=whitespace, strict_key_order=strict)
+        _CACHE[key] = make(engine_name, text, start)
+    return _CACHE[key]
+
+
+_POOL = [None, True, False, 0, 1, -1, 7, 150, 151, -16, 2.5, -0.5, "", "a", "ab", "abc", "name",
+         "2024-02-29", "127.0.0.1", [], {}, [1, "a"], {"a": 1}, ["a"], {"value": 1}]
+
+
+def _variants(inst, rng, n):
+    """Random edits of a valid instance (the validator decides which are valid)."""
+    out = []
+    for _ in range(n):
+        x = copy.deepcopy(inst)
+        r = rng.random()
+        if isinstance(x, dict) and x and r < 0.3:
+            del x[rng.choice(sorted(x))]
+        elif isinstance(x, dict) and r < 0.6:
+            x[rng.choice(["a", "b", "name", "zz", "value", "kind"])] = rng.choice(_POOL)
+        elif isinstance(x, dict) and x:
+            k = rng.choice(sorted(x))
+            x[k] = rng.choice(_POOL)
+        elif isinstance(x, list) and x and r < 0.4:
+            x.pop(rng.randrange(len(x)))
+        elif isinstance(x, list):
+            x.insert(rng.randrange(len(x) + 1), rng.choice(_POOL))
+        else:
+            x = rng.choice(_POOL)
+        out.append(x)
+    return out
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("name,schema,good,bad", CASES, ids=IDS)
+def test_schema_agrees_with_jsonschema(engine_name, name, schema, good, bad):
+    for inst in good:
+        assert valid(schema, inst), ("test data", name, inst)
+    for inst in bad:
+        assert not valid(schema, inst), ("test data", name, inst)
+    rng = random.Random(name)
+    instances = list(good) + list(bad)
+    for inst in good:
+        instances += _variants(inst, rng, 6)
+    g = grammar_for(engine_name, schema)
+    for inst in instances:
+        expected = valid(schema, inst)
+        for doc in forms(inst):
+            assert g.accepts(doc) == expected, (name, doc, expected)
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("name,schema,good,bad", CASES[::3], ids=IDS[::3])
+def test_compact_whitespace(engine_name, name, schema, good, bad):
+    g = grammar_for(engine_name, schema, whitespace="compact")
+    for inst in list(good) + list(bad):
+        compact, spaced, indented = forms(inst)
+        expected = valid(schema, inst)
+        assert g.accepts(compact) == expected, (name, compact)
+        if spaced != compact:  # whitespace between tokens is not allowed at all
+            assert not g.accepts(spaced), (name, spaced)
+        assert not g.accepts(" " + compact) and not g.accepts(compact + "\n")
+
+
+def test_key_value_lexeme_overlap():
+    """A string value spelling a declared key is still a STRING (regex terminals stay candidates)."""
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "kind": {"enum": ["name", "kind"]}},
+              "additionalProperties": {"type": "string"}}
+    for e in ENGINES:
+        g = grammar_for(e, schema)
+        for inst in [{"name": "name"}, {"kind": "name", "name": "kind"}, {"name": "kind", "other": "name"}]:
+            assert g.accepts(json.dumps(inst)), (e, inst)
+        assert not g.accepts(json.dumps({"kind": "other"}))
+        assert not g.accepts('{"name":"a","name":"b"}')  # a declared key at most once
+
+
+# ---------------------------------------------------------------- key order
+ORDER_SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"},
+                                                 "c": {"type": "integer"}},
+                "required": ["a", "c"]}
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_any_order_and_strict_order(engine_name):
+    anyo = grammar_for(engine_name, ORDER_SCHEMA)
+    strict = grammar_for(engine_name, ORDER_SCHEMA, strict=True)
+    for perm in itertools.permutations("abc"):
+        doc = "{" + ",".join(f'"{k}":1' for k in perm) + "}"
+        assert anyo.accepts(doc), doc
+        assert strict.accepts(doc) == (perm == ("a", "b", "c")), doc
+    assert strict.accepts('{"a":1,"c":2}') and not strict.accepts('{"c":2,"a":1}')
+    assert strict.accepts('{"a":1,"x":"extra","c":2}')  # additional properties anywhere
+    for g in (anyo, strict):
+        assert not g.accepts('{"a":1,"a":1,"c":2}')      # duplicates of a declared key
+        assert not g.accepts('{"a":1}')                   # missing required key
+
+
+def test_many_properties_need_strict_order():
+    props = {f"p{i}": {"type": "integer"} for i in range(MAX_ANY_ORDER_PROPERTIES + 1)}
+    schema = {"type": "object", "properties": props}
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_lark(schema)
+    assert ei.value.keyword == "properties" and ei.value.pointer == "/properties"
+    text, start = schema_to_lark(schema, strict_key_order=True)
+    g = LarkDynamic(text, start)
+    doc = json.dumps({k: 1 for k in props})
+    assert g.accepts(doc) and not g.accepts(json.dumps({k: 1 for k in reversed(props)}))
+    ok = {f"p{i}": {"type": "integer"} for i in range(MAX_ANY_ORDER_PROPERTIES)}
+    schema_to_lark({"type": "object", "properties": ok})  # the limit itself compiles
+
+
+# ---------------------------------------------------------------- documented restrictions
+def test_documented_restrictions_only_reject():
+    """Spellings outside the documented subsets are rejected although jsonschema accepts them."""
+    cases = [
+        ({"type": "integer"}, "1.0"),
+        ({"type": "integer"}, "1e2"),
+        ({"type": "number", "maximum": 10}, "1e0"),
+        ({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}, '{"\\u0061":1}'),
+        ({"const": "a"}, '"\\u0061"'),
+        ({"type": "string", "pattern": "a"}, '"\\u0061"'),
+    ]
+    for schema, doc in cases:
+        assert valid(schema, json.loads(doc)), doc
+        text, start = schema_to_lark(schema)
+        assert not LarkDynamic(text, start).accepts(doc), doc
+
+
+def test_restrictions_never_admit_invalid_keys():
+    """With declared keys, an escaped spelling of a declared key cannot sneak in as 'additional'."""
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    text, start = schema_to_lark(schema)
+    g = LarkDynamic(text, start)
+    assert not g.accepts('{"\\u0061":"not an integer"}')
+    assert not valid(schema, json.loads('{"\\u0061":"not an integer"}'))
+    assert g.accepts('{"b":"x","\\n":1}')
+
+
+# ---------------------------------------------------------------- unsupported keywords
+@pytest.mark.parametrize("schema,keyword,pointer", [
+    ({"not": {"type": "string"}}, "not", "/not"),
+    ({"type": "object", "properties": {"a": {"not": {}}}}, "not", "/properties/a/not"),
+    ({"type": "array", "items": {"type": "object", "properties": {"x": {"multipleOf": 2}}}},
+     "multipleOf", "/items/properties/x/multipleOf"),
+    ({"if": {}, "then": {}}, "if", "/if"),
+    ({"type": "object", "minProperties": 1}, "minProperties", "/minProperties"),
+    ({"type": "array", "contains": {}}, "contains", "/contains"),
+    ({"type": "array", "uniqueItems": True}, "uniqueItems", "/uniqueItems"),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, "oneOf", "/oneOf"),
+    ({"oneOf": [{"type": "string"}, {"minLength": 2}]}, "oneOf", "/oneOf"),
+    ({"type": "string", "pattern": "a\\bb"}, "pattern", "/pattern"),
+    ({"type": "string", "pattern": "a^b"}, "pattern", "/pattern"),
+    ({"type": "string", "pattern": "(a)\\1"}, "pattern", "/pattern"),
+    ({"type": "string", "pattern": "(?=a)"}, "pattern", "/pattern"),
+    ({"type": "string", "pattern": 'say "hi"'}, "pattern", "/pattern"),
+    ({"type": "string", "format": "ipv6"}, "format", "/format"),
+    ({"type": "number", "minimum": 0.5}, "minimum", "/minimum"),
+    ({"$ref": "http://example.com/s.json"}, "$ref", "/$ref"),
+    ({"$defs": {"a": {"dependentRequired": {}}}, "$ref": "#/$defs/a"}, "dependentRequired",
+     "/$defs/a/dependentRequired"),
+    ({"properties": {"a/b": {"propertyNames": {}}}}, "propertyNames", "/properties/a~1b/propertyNames"),
+    (False, "false", "/"),
+    ({"type": "object", "patternProperties": {"^a": {"type": "string"}}}, "patternProperties",
+     "/patternProperties"),
+])
+def test_unsupported_raise_with_pointer(schema, keyword, pointer):
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_lark(schema)
+    assert ei.value.keyword == keyword
+    assert ei.value.pointer == pointer
+
+
+# ---------------------------------------------------------------- building blocks vs brute force
+def test_integer_range_regex_brute_force():
+    rng = random.Random(7)
+    bounds = [(0, 0), (0, 9), (1, 10), (5, 5), (0, 100), (19, 1000), (37, None), (0, None),
+              (123, 4567), (999, 1001)]
+    bounds += [(a, a + rng.randrange(3000)) for a in (rng.randrange(2000) for _ in range(20))]
+    for lo, hi in bounds:
+        r = re.compile(integer_range_regex(lo, hi))
+        top = (hi if hi is not None else lo + 2000) + 50
+        for n in range(0, top):
+            s = str(n)
+            assert bool(r.fullmatch(s)) == (n >= lo and (hi is None or n <= hi)), (lo, hi, n)
+            assert r.match(s).group() == s if r.fullmatch(s) else True  # first match is the longest
+        for s in ("00", "01", "-1", "007"):
+            assert not r.fullmatch(s)
+    assert integer_range_regex(5, 4) is None
+
+
+def _decimal_strings():
+    out = set()
+    for i in range(-25, 26):
+        out.add(str(i))
+        for f in ("0", "00", "5", "05", "50", "001", "999"):
+            out.add(f"{i}.{f}")
+    out |= {"-0", "-0.0", "-0.5", "0.0"}
+    return sorted(out)
+
+
+@pytest.mark.parametrize("lo,lo_open,hi,hi_open", [
+    (0, False, 10, False), (0, True, 10, True), (-5, False, 5, True), (-10, True, -2, False),
+    (None, False, 3, False), (-3, True, None, False), (2, False, 2, False), (2, True, 3, False),
+    (-7, False, None, False), (None, False, -4, True), (0, False, 0, True),
+])
+@pytest.mark.parametrize("integer", [False, True])
+def test_bounded_number_regex_brute_force(lo, lo_open, hi, hi_open, integer):
+    from decimal import Decimal
+
+    r = _bounded_number_regex(lo, lo_open, hi, hi_open, integer)
+    rx = re.compile(r) if r is not None else None
+    for s in _decimal_strings():
+        v = Decimal(s)
+        ok = (lo is None or (v > lo if lo_open else v >= lo)) and (hi is None or (v < hi if hi_open else v <= hi))
+        if integer:
+            ok = ok and "." not in s
+        if s.startswith("-") and v == 0:  # documented: negative zero spellings are not produced
+            ok = False
+        assert bool(rx and rx.fullmatch(s)) == ok, (s, lo, lo_open, hi, hi_open, integer)
+
+
+PATTERNS = ["a", "^a", "a$", "^ab*c?$", "[0-9]{2,3}", "(ab|cd)+", "x.y", "[^a-c]", "\\d\\s\\w",
+            "^[A-Za-z_][A-Za-z0-9_]*$", "\\D\\S\\W", "colou?r", "[é-ü]", "(?:a|)b", "a{2}", "[\\s,]",
+            "[\\x00-z]"]
+ALPHABET = "abcxyz019_ ,é\"\\\n\t-"
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=st.sampled_from(PATTERNS), v=st.text(alphabet=ALPHABET, max_size=6))
+def test_pattern_translation_matches_re_search(p, v):
+    body = re.compile(_pattern_body(p))
+    raw_ok = not any(c in v for c in '"\\') and not any(ord(c) < 0x20 for c in v)
+    expected = raw_ok and re.search(p, v) is not None
+    assert bool(body.fullmatch(v)) == expected, (p, v, body.pattern)
+
+
+FORMAT_CASES = {
+    "date": (["2024-02-29", "2000-02-29", "1999-01-31", "2023-04-30"],
+             ["1900-02-29", "2023-04-31", "2023-00-10", "0000-01-01", "2023-1-1", "20230101"]),
+    "time": (["12:34:56Z", "23:59:60+01:00", "00:00:00.123-05:30", "08:00:00z"],
+             ["24:00:00Z", "12:60:00Z", "12:34:56", "1:02:03Z", "12:34:56+1:00"]),
+    "date-time": (["2024-02-29T12:00:00Z", "1999-12-31t23:59:59.5+02:00"],
+                  ["2024-02-30T12:00:00Z", "2024-02-29 12:00:00Z", "2024-02-29T12:00Z"]),
+    "email": (["a@b.co", "first.last+tag@sub.example.org"], ["a@", "@b.co", "a b@c.d", "a@b..c", "a..b@c.d"]),
+    "uuid": (["123e4567-e89b-12d3-a456-426614174000", "ABCDEF01-2345-6789-abcd-ef0123456789"],
+             ["123e4567-e89b-12d3-a456-42661417400", "123e4567e89b-12d3-a456-426614174000-", "g23e4567-e89b-12d3-a456-426614174000"]),
+    "ipv4": (["1.2.3.4", "10.0.0.255", "0.0.0.0"], ["1.2.3.256", "1.2.3", "1.2.3.4.5", "01.2.3.4", "a.b.c.d"]),
+    "uri": (["https://example.com/a?b=c#d", "urn:isbn:0451450523", "mailto:x@y.z"],
+            ["example.com", "://x", "1http://x", "http://a b"]),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_CASES))
+def test_format_regexes(fmt):
+    good, bad = FORMAT_CASES[fmt]
+    r = re.compile(FORMATS[fmt])
+    for s in good:
+        assert r.fullmatch(s), (fmt, s)
+    for s in bad:
+        assert not r.fullmatch(s), (fmt, s)
+    if fmt in ("date", "ipv4", "uuid"):  # the formats jsonschema checks exactly here
+        for s in good + bad:
+            assert (r.fullmatch(s) is not None) == valid({"format": fmt}, s), (fmt, s)
+
+
+def test_date_regex_against_calendar():
+    import datetime
+
+    r = re.compile(FORMATS["date"])
+    for y in (1, 4, 100, 1900, 1996, 2000, 2023, 2024, 2100, 2400, 9999):
+        for m in range(0, 14):
+            for d in range(0, 33):
+                s = f"{y:04d}-{m:02d}-{d:02d}"
+                try:
+                    datetime.date(y, m, d)
+                    ok = True
+                except ValueError:
+                    ok = False
+                assert bool(r.fullmatch(s)) == ok, s
