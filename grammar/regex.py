@@ -123,7 +123,11 @@ def _contains(ivs: tuple, cp: int) -> bool:
 # ---------------------------------------------------------------------------- re-derived sets
 @functools.lru_cache(maxsize=1)
 def _all_code_points() -> str:
-    return "".join(map(chr, range(MAX_CP + 1)))
+    """Every code point once, at its own index; surrogate positions hold a space (they are
+    removed from every set afterwards, so what is matched there does not matter)."""
+    a = np.arange(MAX_CP + 1, dtype=np.uint32)
+    a[SURROGATES[0]:SURROGATES[1] + 1] = 0x20
+    return a.tobytes().decode("utf-32-le")
 
 
 @functools.lru_cache(maxsize=None)
@@ -476,6 +480,20 @@ class _Compiler:
         return ByteDFA(trans, accept, 0).minimize()
 
 
+def _literal_dfa(text: str) -> ByteDFA:
+    """The chain automaton of one literal string (already minimal and in canonical order)."""
+    if any(SURROGATES[0] <= ord(ch) <= SURROGATES[1] for ch in text):
+        # a lone surrogate can never be part of a UTF-8 string: empty language
+        return ByteDFA(np.full((1, 256), DEAD, np.int32), np.zeros(1, bool), 0)
+    data = text.encode("utf-8")
+    n = len(data) + 1
+    trans = np.full((n, 256), DEAD, np.int32)
+    trans[np.arange(n - 1), np.frombuffer(data, np.uint8)] = np.arange(1, n, dtype=np.int32)
+    accept = np.zeros(n, bool)
+    accept[-1] = True
+    return ByteDFA(trans, accept, 0)
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile_pattern(pattern: str) -> ByteDFA:
     try:
@@ -483,6 +501,8 @@ def _compile_pattern(pattern: str) -> ByteDFA:
     except re.error as e:
         raise GrammarError(f"invalid regex {pattern!r}: {e}") from None
     flags = parsed.state.flags
+    if not flags & (_F_I | _F_L) and all(op is _sre_c.LITERAL for op, _ in parsed):
+        return _literal_dfa("".join(chr(av) for _, av in parsed))
     comp = _Compiler(None)
     if flags & _F_L:
         comp.fail("LOCALE flag")
