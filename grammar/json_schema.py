@@ -41,7 +41,11 @@ restrictions, each of which only removes spellings (never admits an invalid inst
    and the pattern is matched against them with ``re.search`` semantics (unanchored unless the
    pattern starts with ``^`` / ends with ``$``; anchors elsewhere raise).  A pattern whose
    literal characters could only match a character that needs escaping raises.
-5. Duplicate keys: declared properties occur at most once; keys admitted through
+5. ``format`` is defined by the regexes in ``FORMATS`` (RFC 3339 dates/times with real
+   calendar days, dotted-quad IPv4 without leading zeros, 8-4-4-4-12 UUIDs, a dot-atom e-mail
+   address, an RFC 3986-style absolute URI); where a validator's own check is laxer (jsonschema
+   only looks for "@" in an e-mail), the grammar is the stricter of the two.
+6. Duplicate keys: declared properties occur at most once; keys admitted through
    ``additionalProperties``/``patternProperties`` may repeat (a CFG cannot exclude that), and
    every occurrence must then satisfy the schema.
 

@@ -159,6 +159,17 @@ CASES = [
                  "required": ["email"]}}, "required": ["user"]},
      [{"user": {"email": "a@b.co"}}, {"user": {"email": "x.y@z.org", "tags": ["a", "a", "b"]}}],
      [{"user": {}}, {"user": {"email": "a@b.co", "tags": ["c"]}}, {}]),
+    ("untyped_min_length", {"minLength": 2}, [1, "ab", None, [1], {"a": 1}], ["a", ""]),
+    ("required_undeclared", {"type": "object", "required": ["x"], "additionalProperties": {"type": "integer"}},
+     [{"x": 1}, {"x": 1, "y": 2}], [{}, {"y": 1}, {"x": "1"}]),
+    ("forbidden_property", {"type": "object", "properties": {"a": {"type": "integer"}, "b": False},
+                            "additionalProperties": False},
+     [{}, {"a": 1}], [{"b": 1}, {"a": 1, "b": None}]),
+    ("any_of_siblings", {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+                         "anyOf": [{"required": ["a"]}, {"required": ["b"]}]},
+     [{"a": 1}, {"b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "c": None}], [{}, {"c": 1}, {"a": "1"}]),
+    ("enum_objects_any_order", {"enum": [{"x": 1, "y": [True]}, {"x": 2}]},
+     [{"x": 1, "y": [True]}, {"y": [True], "x": 1}, {"x": 2}], [{"x": 1}, {"x": 2, "y": [True]}, {"x": 1.5}]),
     ("annotations_ignored", {"title": "T", "description": "D", "examples": [1], "default": 1,
                              "$comment": "c", "deprecated": False, "readOnly": True, "type": "integer"},
      [1, -1], ["1"]),
@@ -274,8 +285,7 @@ def test_many_properties_need_strict_order():
     with pytest.raises(UnsupportedSchemaError) as ei:
         schema_to_lark(schema)
     assert ei.value.keyword == "properties" and ei.value.pointer == "/properties"
-    text, start = schema_to_lark(schema, strict_key_order=True)
-    g = LarkDynamic(text, start)
+    g = grammar_for(ENGINES[-1], schema, strict=True)
     doc = json.dumps({k: 1 for k in props})
     assert g.accepts(doc) and not g.accepts(json.dumps({k: 1 for k in reversed(props)}))
     ok = {f"p{i}": {"type": "integer"} for i in range(MAX_ANY_ORDER_PROPERTIES)}
@@ -283,7 +293,8 @@ def test_many_properties_need_strict_order():
 
 
 # ---------------------------------------------------------------- documented restrictions
-def test_documented_restrictions_only_reject():
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_documented_restrictions_only_reject(engine_name):
     """Spellings outside the documented subsets are rejected although jsonschema accepts them."""
     cases = [
         ({"type": "integer"}, "1.0"),
@@ -295,15 +306,14 @@ def test_documented_restrictions_only_reject():
     ]
     for schema, doc in cases:
         assert valid(schema, json.loads(doc)), doc
-        text, start = schema_to_lark(schema)
-        assert not LarkDynamic(text, start).accepts(doc), doc
+        assert not grammar_for(engine_name, schema).accepts(doc), doc
 
 
-def test_restrictions_never_admit_invalid_keys():
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_restrictions_never_admit_invalid_keys(engine_name):
     """With declared keys, an escaped spelling of a declared key cannot sneak in as 'additional'."""
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
-    text, start = schema_to_lark(schema)
-    g = LarkDynamic(text, start)
+    g = grammar_for(engine_name, schema)
     assert not g.accepts('{"\\u0061":"not an integer"}')
     assert not valid(schema, json.loads('{"\\u0061":"not an integer"}'))
     assert g.accepts('{"b":"x","\\n":1}')
