@@ -259,6 +259,15 @@ class ByteDFA:
         acc = np.array([bool(d.accept[list(s)].any()) for s in sets], bool)
         return ByteDFA(trans, acc, 0).minimize()
 
+    def shortest_match_dfa(self) -> "ByteDFA":
+        """Accepts the words of L that have no proper prefix in L (transitions out of accepting
+        states removed). This is the language ``re.match`` produces for a lazy tail such as
+        ``/\\*(.|\\n)*?\\*/`` (stop at the first ``*/``); the lexer itself uses full ``L`` (longest match)."""
+        d, _ = self.trim()
+        t = d.trans.copy()
+        t[d.accept] = DEAD
+        return ByteDFA(t, d.accept, d.start).minimize()
+
     def reverse_dfa(self) -> "ByteDFA":
         """Accepts the byte-reversed words of L (reverse edges + subset construction)."""
         d, _ = self.trim()

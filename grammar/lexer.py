@@ -85,6 +85,7 @@ class LexerAutomaton:
 
     def __init__(self, terminals: list[Terminal]):
         self.terminals = list(terminals)
+        self._derived: dict = {}
         if not self.terminals:
             raise GrammarError("a lexer needs at least one terminal")
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
@@ -149,6 +150,22 @@ class LexerAutomaton:
         return [lb if lb is not None else () for lb in labels]
 
     # ------------------------------------------------------------------ queries
+    def prefix_dfa(self, t: int) -> ByteDFA:
+        """Prefixes of terminal t's language (cached): a lexeme cut at the end of a text piece."""
+        key = ("prefix", t)
+        d = self._derived.get(key)
+        if d is None:
+            d = self._derived[key] = self.terminal_dfas[t].prefix_dfa()
+        return d
+
+    def suffix_dfa(self, t: int) -> ByteDFA:
+        """Suffixes of terminal t's language (cached): a lexeme cut at the start of a text piece."""
+        key = ("suffix", t)
+        d = self._derived.get(key)
+        if d is None:
+            d = self._derived[key] = self.terminal_dfas[t].suffix_dfa()
+        return d
+
     @property
     def n_states(self) -> int:
         return self.dfa.n_states

@@ -242,3 +242,27 @@ def test_cpp_like_terminal_set():
     texts = [src[a:b].decode() for a, b, _ in toks]
     assert ">>" in texts and "->" in texts and ">>=" in texts and "0x1F" in texts
     assert "// done" not in texts and "/* c */" not in texts
+
+
+def test_lazy_quantifiers_do_not_shorten_lexemes():
+    """Documented semantics: a terminal's language is re.fullmatch of its pattern, and longest
+    match applies to every terminal. A lazy-tail pattern like lark's common C_COMMENT therefore
+    spans up to the *last* '*/' (lark's own lexer, using re.match, would stop at the first).
+    Grammars should write such terminals without a lazy tail (e.g. /\\*([^*]|\\*+[^*/])*\\*+/);
+    ByteDFA.shortest_match_dfa gives the re.match-like language when needed."""
+    lazy = [rx("C_COMMENT", r"/\*(.|\n)*?\*/"), rx("ID", "[a-z]+"), rx("WS", " +", ignored=True)]
+    data = b"/* a */ b /* c */"
+    assert [(a, b) for a, b, _ in LexerAutomaton(lazy).lex(data)] == [(0, len(data))]
+    strict = [rx("C_COMMENT", r"/\*([^*]|\*+[^*/])*\*+/"), rx("ID", "[a-z]+"), rx("WS", " +", ignored=True)]
+    assert [data[a:b] for a, b, _ in LexerAutomaton(strict).lex(data)] == [b"/* a */", b" ", b"b", b" ", b"/* c */"]
+    first = LexerAutomaton(lazy).terminal_dfas[0].shortest_match_dfa()
+    assert first.equivalent(LexerAutomaton(strict).terminal_dfas[0])
+
+
+def test_terminal_prefix_suffix_cached():
+    L = LexerAutomaton([rx("S", r'"[^"]*"'), lit("A", "abc")])
+    p = L.prefix_dfa(0)
+    assert p is L.prefix_dfa(0)
+    assert p.fullmatch(b'"ab') and not p.fullmatch(b'a')
+    s = L.suffix_dfa(1)
+    assert s.fullmatch(b"bc") and s.fullmatch(b"") and not s.fullmatch(b"ab")
