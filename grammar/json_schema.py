@@ -467,6 +467,23 @@ def _number_literal_regex(v) -> str:
 
 
 # ------------------------------------------------------------------ compiler
+def _canon_value(v):
+    """A JSON value with integral floats as ints (JSON Schema compares numbers by value)."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, list):
+        return [_canon_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _canon_value(x) for k, x in v.items()}
+    return v
+
+
+def _vkey(v) -> str:
+    return json.dumps(_canon_value(v), sort_keys=True)
+
+
 def _json_type(v) -> str:
     if v is None:
         return "null"
@@ -636,9 +653,9 @@ class _Compiler:
             types = {"number" if x == "integer" else x for x in ts}
         values = None
         if "const" in schema:
-            values = {json.dumps(schema["const"], sort_keys=True)}
+            values = {_vkey(schema["const"])}
         if "enum" in schema and isinstance(schema["enum"], list):
-            ev = {json.dumps(v, sort_keys=True) for v in schema["enum"]}
+            ev = {_vkey(v) for v in schema["enum"]}
             values = ev if values is None else values & ev
         if values is not None:
             types &= {("number" if _json_type(json.loads(v)) == "integer" else _json_type(json.loads(v)))
@@ -688,6 +705,17 @@ class _Compiler:
             if "allOf" in s:
                 s = self.merge_all_of(s, f"{ptr}/allOf/{i}")
             parts.append(s)
+        # keywords whose meaning depends on sibling keywords of the same schema object
+        owners = [i for i, p in enumerate(parts) if p.get("additionalProperties", True) is not True]
+        scoped = [i for i, p in enumerate(parts) if "properties" in p or "patternProperties" in p]
+        if owners and any(j != owners[0] for j in owners + scoped):
+            self.error("allOf: additionalProperties next to properties of another branch cannot be "
+                       "merged soundly", "allOf", f"{ptr}/allOf")
+        pre = [i for i, p in enumerate(parts) if "prefixItems" in p]
+        its = [i for i, p in enumerate(parts) if "items" in p]
+        if pre and any(j != pre[0] for j in pre + its):
+            self.error("allOf: items/prefixItems of different branches cannot be merged soundly",
+                       "allOf", f"{ptr}/allOf")
         merged: dict = {}
         for i, part in enumerate(parts):
             where = f"{ptr}/allOf/{i - 1}" if i else ptr
@@ -726,8 +754,10 @@ class _Compiler:
         if k in ("maxLength", "maxItems", "maximum", "exclusiveMaximum"):
             return min(a, b)
         if k == "enum":
-            vb = [json.dumps(x, sort_keys=True) for x in b]
-            return [x for x in a if json.dumps(x, sort_keys=True) in vb]
+            vb = {_vkey(x) for x in b}
+            return [x for x in a if _vkey(x) in vb]
+        if k == "items" and not any("prefixItems" in p for p in parts if isinstance(p, dict)):
+            return {"allOf": [a, b]}
         if k in ("anyOf", "oneOf"):
             self.error(f"allOf with several {k} is not supported", "allOf", where)
         self.error(f"allOf: cannot merge two different {k!r} values", "allOf", where)
@@ -745,8 +775,7 @@ class _Compiler:
         if "const" in schema:
             values = [schema["const"]]
             if "enum" in schema:
-                values = [v for v in values if json.dumps(v, sort_keys=True) in
-                          {json.dumps(e, sort_keys=True) for e in schema["enum"]}]
+                values = [v for v in values if _vkey(v) in {_vkey(e) for e in schema["enum"]}]
         else:
             values = schema["enum"]
             if not isinstance(values, list):

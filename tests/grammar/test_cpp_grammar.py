@@ -96,6 +96,12 @@ VALID = [
     _fn('auto r = R"(a\\b "quoted" (x) ))"; auto s = R"()" "tail";'),
     "template <typename T> struct S { T v; S(T v) : v(v) {} bool operator<(const S& o) const { return v < o.v; } };",
     "typedef unsigned long long ull;",
+    "template <typename T> using V = vector<vector<T>>; using ll = long long;",
+    "int Foo::bar(int x) const { return x; } Foo::Foo(int a) : a_(a) {} Foo::~Foo() {}",
+    "struct Cmp { bool operator()(int a, int b) const { return a > b; } }; priority_queue<int, vector<int>, Cmp> pq;",
+    _fn("auto dfs = [&](auto&& self, int u) -> void { if (u) self(self, u - 1); }; dfs(dfs, 3);"),
+    _fn("sort(a, a + n, greater<>()); memset(dp, -1, sizeof dp); while (cin >> x) s += x;"),
+    _fn("if (auto it = m.find(k); it != m.end()) return it->second; else return string::npos;"),
     "class A { public: A() = default; virtual ~A() {} int get() const; private: int x_ = 0; };",
 ]
 
