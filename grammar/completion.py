@@ -60,6 +60,86 @@ class HoleGraph:
         self._tl = self.trans.tolist()
         self._acc = self.accept.tolist()
         self._el = self.ext_live.tolist()
+        self._canon = None
+        self._build_canon()
+
+    # -- equivalence of lookahead sets ------------------------------------------
+    def _step_S(self, S, b):
+        tl, acc, el = self._tl, self._acc, self._el
+        out = set()
+        for s in S:
+            t = tl[s][b]
+            if t == DEAD:
+                continue
+            if acc[t]:
+                return None
+            if el[t]:
+                out.add(t)
+        return tuple(sorted(out))
+
+    def _build_canon(self):
+        """Merge lookahead sets S with the same constraint language.
+
+        ``C(S)`` = byte strings ``v`` such that no ``s ∈ S`` reaches acceptance on a non-empty
+        prefix of ``v``. Configurations ``(q, S1)`` and ``(q, S2)`` with ``C(S1) = C(S2)`` behave
+        identically, so every S is replaced by a canonical representative of its class. Classes
+        come from Moore minimisation of the S-automaton (all S reachable from any lexer
+        configuration; every pattern's configurations are among them, since a hole reads any
+        bytes). Built once per grammar."""
+        FRESH = self.FRESH
+        seen = {(FRESH, ())}
+        stack = [(FRESH, ())]
+        while stack:
+            q, S = stack.pop()
+            nx = [(q2, S2) for _, q2, S2 in self.succ(q, S)]
+            if q != FRESH and self._acc[q]:
+                nx.append((FRESH, self.end_lexeme(q, S)))
+            for c in nx:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        Ss = sorted({S for _, S in seen})
+        idx = {S: i for i, S in enumerate(Ss)}
+        rows = []
+        i = 0
+        while i < len(Ss):
+            row = []
+            for b in self.class_reps:
+                r = self._step_S(Ss[i], b)
+                if r is None:
+                    row.append(-1)
+                    continue
+                if r not in idx:
+                    idx[r] = len(Ss)
+                    Ss.append(r)
+                row.append(idx[r])
+            rows.append(row)
+            i += 1
+        tab = np.array(rows, np.int64).reshape(len(Ss), len(self.class_reps))
+        part = np.zeros(len(Ss), np.int64)
+        n_part = 1
+        while True:
+            succ = np.where(tab >= 0, part[np.maximum(tab, 0)], -1)
+            sig = np.concatenate([part[:, None], succ], 1)
+            _, new = np.unique(sig, axis=0, return_inverse=True)
+            new = np.asarray(new).reshape(-1)
+            n_new = int(new.max()) + 1 if len(new) else 0
+            part = new
+            if n_new == n_part:
+                break
+            n_part = n_new
+        rep = {}
+        canon = {}
+        for S in Ss:  # representative: the first (shortest, then smallest) set of each class
+            c = int(part[idx[S]])
+            if c not in rep or (len(S), S) < (len(rep[c]), rep[c]):
+                rep[c] = S
+        for S in Ss:
+            canon[S] = rep[int(part[idx[S]])]
+        self._canon = canon
+        self._succ = {}
+        self.n_configs = len(seen)
+        self.n_lookahead_classes = len(rep)
 
     def step(self, q, S, b):
         """One byte from configuration (q, S); None if the configuration dies."""
@@ -82,6 +162,8 @@ class HoleGraph:
         q2 = tl[self.start if q == self.FRESH else q][b]
         if q2 == DEAD:
             return None
+        if self._canon is not None:
+            S2 = self._canon.get(S2, S2)
         return q2, S2
 
     def succ(self, q, S):
@@ -99,7 +181,9 @@ class HoleGraph:
     def end_lexeme(self, q, S):
         """S after a lexeme ended in accepting state q."""
         if self._el[q] and q not in S:
-            return tuple(sorted(S + (q,)))
+            S = tuple(sorted(S + (q,)))
+            if self._canon is not None:
+                S = self._canon.get(S, S)
         return S
 
 
