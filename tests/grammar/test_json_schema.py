@@ -469,3 +469,66 @@ def test_date_regex_against_calendar():
                 except ValueError:
                     ok = False
                 assert bool(r.fullmatch(s)) == ok, s
+
+
+# ---------------------------------------------------------------- random schemas x random instances
+_KEYS = ["id", "name", "tags", "kind", "v"]
+_STRS = ["", "a", "red", "green", "2024-02-29", "2023-02-29", "127.0.0.1", "abc123", "AB-1234",
+         "123e4567-e89b-12d3-a456-426614174000", "é", 'q"x']
+_NUMS = [0, 1, -1, 7, 42, 150, -3, 2.5, -0.5, 1000]
+
+
+def _scalar_schemas():
+    return st.sampled_from([
+        {"type": "string"}, {"type": "string", "maxLength": 3}, {"type": "string", "minLength": 1},
+        {"type": "string", "format": "date"}, {"type": "string", "format": "ipv4"},
+        {"type": "string", "format": "uuid"}, {"type": "string", "pattern": "^[A-Z]{2}-[0-9]+$"},
+        {"type": "string", "pattern": "[0-9]"}, {"type": "integer"}, {"type": "number"},
+        {"type": "integer", "minimum": 0, "maximum": 100}, {"type": "number", "exclusiveMinimum": -1},
+        {"type": "integer", "exclusiveMaximum": 42}, {"enum": ["red", "green", 7, None]},
+        {"const": "a"}, {"type": ["integer", "null"]}, {"type": "boolean"}, True, {},
+    ])
+
+
+def _schemas():
+    def extend(children):
+        obj = st.builds(
+            lambda props, req, addl: {
+                "type": "object", "properties": props,
+                "required": [k for k in props if k in req],
+                **({} if addl is None else {"additionalProperties": addl})},
+            st.dictionaries(st.sampled_from(_KEYS), children, max_size=3),
+            st.lists(st.sampled_from(_KEYS), max_size=3),
+            st.sampled_from([None, False, {"type": "integer"}]),
+        )
+        arr = st.builds(
+            lambda items, lo, hi: {"type": "array", "items": items,
+                                   **({} if lo is None else {"minItems": lo}),
+                                   **({} if hi is None else {"maxItems": hi})},
+            children, st.sampled_from([None, 1, 2]), st.sampled_from([None, 2, 3]))
+        anyof = st.lists(children, min_size=2, max_size=3).map(lambda bs: {"anyOf": bs})
+        return obj | arr | anyof
+
+    return st.recursive(_scalar_schemas(), extend, max_leaves=6)
+
+
+def _instances():
+    scalars = st.sampled_from(_STRS) | st.sampled_from(_NUMS) | st.sampled_from([None, True, False])
+    return st.recursive(
+        scalars,
+        lambda ch: st.lists(ch, max_size=4) | st.dictionaries(st.sampled_from(_KEYS + ["x"]), ch, max_size=4),
+        max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(schema=_schemas(), insts=st.lists(_instances(), min_size=4, max_size=8))
+def test_random_schemas_agree_with_jsonschema(schema, insts):
+    try:
+        s = schema if not (isinstance(schema, dict) and schema.get("maxItems", 9) < schema.get("minItems", 0)) else {}
+        text, start = schema_to_lark(s)
+    except UnsupportedSchemaError:
+        return
+    g = LarkDynamic(text, start)
+    for inst in insts:
+        doc = json.dumps(inst, ensure_ascii=False)
+        assert g.accepts(doc) == valid(s, inst), (json.dumps(s), doc)
