@@ -163,15 +163,35 @@ class Grammar:
         r = self.completable([text])
         return bool(r)
 
-    def completable(self, pieces, *, budget: int | None = None, seconds: float | None = None) -> Completability:
+    def completable(self, pieces, *, budget: int | None = None, seconds: float | None = None,
+                    engine: str = "auto") -> Completability:
         """Can the holes be filled so that the whole text is in the language?
 
         ``budget``: maximum parser items (work units); ``seconds``: wall-clock limit. When one is
         hit the result has ``ok=None`` and says which. With several bounded holes the check is a
         necessary condition (see docs/grammar.md): ``False`` is always right, ``True`` may be wrong
-        (``exact`` is False then)."""
+        (``exact`` is False then).
+
+        ``engine``: "fast" (numba kernel over the fully built boundary NFA), "reference" (the
+        plain-Python engine, lazily built NFA) or "auto" (fast unless ``seconds`` is given: the
+        kernel counts work only, the reference engine also watches the clock)."""
         segs, _ = _segments(pieces)
+        if engine == "auto":
+            engine = "reference" if seconds is not None else "fast"
+        if engine == "fast":
+            return _check_fast(self, Pattern(segs), budget)
+        if engine != "reference":
+            raise ValueError("engine must be 'auto', 'fast' or 'reference'")
         return _check(self, Pattern(segs), None, budget, seconds)
+
+    @property
+    def arrays(self):
+        """Flat grammar arrays for the numba kernel (built lazily, cached)."""
+        if getattr(self, "_ga", None) is None:
+            from .earley_nb import GrammarArrays
+
+            self._ga = GrammarArrays(self.cfg)
+        return self._ga
 
     def complete(self, pieces):
         """Fill every hole with a shortest filling (fewest bytes in total); None if impossible.
@@ -220,6 +240,31 @@ def _run_engine(eng, limit, budget, seconds, t0):
     except Budget as e:
         return None, f"{e} budget exhausted", eng.work - w0
     return c, "", eng.work - w0
+
+
+def _check_fast(g, pat, budget):
+    from .earley_nb import run_fast
+
+    t0 = time.perf_counter()
+    hg = g.hole_graph
+    bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
+    work = 0
+    for key in (bounded if bounded else [None]):
+        costed = frozenset() if key is None else frozenset([key])
+        limit = None if key is None else pat.bounds[key]
+        c, w, hit = run_fast(g.arrays, LexNFA(hg, pat, costed=costed), limit=limit,
+                             max_work=None if budget is None else budget - work)
+        work += w
+        if hit:
+            return Completability(None, "work budget exhausted", work, time.perf_counter() - t0)
+        if c is None:
+            r = "no filling of the holes gives a word of the language"
+            if key is not None:
+                r = f"hole {key} needs more than {limit} bytes"
+            return Completability(False, r, work, time.perf_counter() - t0)
+    exact = len(bounded) <= 1
+    reason = "completable" if exact else "each bounded hole is satisfiable separately (necessary condition)"
+    return Completability(True, reason, work, time.perf_counter() - t0, exact=exact)
 
 
 def _check(g, pat, engines, budget, seconds):

@@ -222,3 +222,21 @@ def test_unicode_and_bytes():
     assert g.completable([b, HOLE]).ok is True
     assert isinstance(g.complete([b, HOLE]), bytes)
     assert g.accepts(g.complete([b, HOLE]))
+
+
+@settings(**SETTINGS)
+@given(grammars(), st.lists(st.one_of(pieces_st(), pieces_st(bounded=True)), min_size=3, max_size=3))
+def test_fast_kernel_matches_reference(gtext, cases):
+    g, _ = _build(gtext)
+    if g is None:
+        return
+    for ps in cases:
+        a = g.completable(ps, engine="fast")
+        b = g.completable(ps, engine="reference")
+        assert a.ok == b.ok, (gtext, ps)
+
+
+def test_fast_kernel_budget():
+    g = Grammar.from_lark(ARITH)
+    r = g.completable(["1 + ", HOLE, " * 3 + (", HOLE, ")"], budget=3, engine="fast")
+    assert r.ok is None and "budget" in r.reason
