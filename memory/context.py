@@ -1,0 +1,217 @@
+"""Per-layer, per-sequence context memory: sink tokens, local window, memory units (InfLLM semantics).
+
+Timeline of a token at absolute position ``p`` (counting real tokens of the sequence, padding excluded):
+
+1. appended to the local buffer (key stored unrotated, plus a copy rotated at ``p - anchor`` for local attention);
+2. while it is inside the window it accumulates, per KV head, the softmax mass it receives from every query chunk;
+3. when it leaves the window (``p < chunk_start - n_local``): if ``p < n_init`` it becomes a sink; otherwise, in block
+   mode, once ``block_size`` consecutive tokens have left the window they are cut into a memory unit whose
+   representative (per KV head) is the mean of its ``repr_topk`` keys with the highest accumulated mass. Tokens that
+   left the window but do not fill a block yet (the remainder) are not attended to. In window mode they are dropped.
+
+Attention of a chunk of queries ``[c0, c1)``: one joint softmax over
+  * the *global* segment — sinks + the ``topk`` units that score highest against the chunk — with every key at one
+    fixed distance (``n_local``) from every query, and
+  * the *local* segment — positions ``[max(0, c0 - n_local), c1)`` — at true relative distances, causal.
+Rotation angles come from positions relative to an ``anchor`` that follows the window, so they stay below
+``n_local + 2 * exec_chunk`` however long the sequence is (in full mode the anchor stays 0: true positions).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import kernels
+from .config import BlockMemoryConfig
+from .rope import RopeTable
+from .units import UnitStore
+
+
+class LayerContext:
+    """Context memory of one attention layer for one sequence."""
+
+    def __init__(self, cfg: BlockMemoryConfig, n_heads: int, n_kv_heads: int, head_dim: int, dtype, device, rope: RopeTable):
+        self.cfg = cfg
+        self.H, self.h, self.d = n_heads, n_kv_heads, head_dim
+        self.groups = n_heads // n_kv_heads
+        self.dtype, self.device = dtype, torch.device(device)
+        self.rope = rope
+        self.full = cfg.mode == "full"
+        self.n = 0  # tokens appended so far
+        # local buffer, indexed by absolute position - buf_start
+        self.buf_start = 0
+        self._cap = 0
+        self.k = self.v = self.k_rot = self.mass = None
+        self.anchor = 0
+        # sinks
+        self.sink_k = torch.empty(n_kv_heads, 0, head_dim, dtype=dtype, device=self.device)
+        self.sink_v = torch.empty_like(self.sink_k)
+        self.n_sink = 0
+        # first position not yet turned into a sink / unit / dropped
+        self.evicted_to = 0
+        self.units = (
+            UnitStore(n_kv_heads, cfg.block_size, head_dim, dtype, device, cfg.offload_device, cfg.cached_blocks)
+            if cfg.mode == "block" else None
+        )
+        self.dropped = 0  # tokens dropped (window mode)
+        self.last_retrieved: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------------------------------------ buffer
+    def _ensure(self, extra: int) -> None:
+        keep = min(self.evicted_to, self.n) if not self.full else 0
+        used = self.n - self.buf_start
+        if self.k is not None and used + extra <= self._cap:
+            return
+        # compact: drop slots before `keep`, then grow if needed
+        live = self.n - keep
+        cap = max(self._cap, 64)
+        while live + extra > cap:
+            cap *= 2
+        if not self.full:
+            cap = max(cap, self.cfg.n_local + 2 * self.cfg.exec_chunk + 2 * self.cfg.block_size)
+        new = lambda *shape, dt=self.dtype: torch.empty(*shape, dtype=dt, device=self.device)  # noqa: E731
+        k, v, kr = new(self.h, cap, self.d), new(self.h, cap, self.d), new(self.h, cap, self.d, dt=torch.float32)
+        m = torch.zeros(self.h, cap, dtype=torch.float32, device=self.device)
+        if self.k is not None and live:
+            a = keep - self.buf_start
+            k[:, :live] = self.k[:, a : a + live]
+            v[:, :live] = self.v[:, a : a + live]
+            kr[:, :live] = self.k_rot[:, a : a + live]
+            m[:, :live] = self.mass[:, a : a + live]
+        self.k, self.v, self.k_rot, self.mass = k, v, kr, m
+        self._cap, self.buf_start = cap, keep
+
+    def _slice(self, lo: int, hi: int) -> slice:
+        return slice(lo - self.buf_start, hi - self.buf_start)
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> None:
+        """Append tokens: unrotated ``k`` and ``v`` of shape ``[Hkv, L, D]``."""
+        L = k.shape[1]
+        if L == 0:
+            return
+        self._ensure(L)
+        sl = self._slice(self.n, self.n + L)
+        self.k[:, sl] = k.to(self.dtype)
+        self.v[:, sl] = v.to(self.dtype)
+        pos = torch.arange(self.n - self.anchor, self.n - self.anchor + L, device=self.device)
+        self.k_rot[:, sl] = self.rope.rotate(k, pos)
+        self.mass[:, sl] = 0
+        self.n += L
+
+    # ------------------------------------------------------------------------------------------------ eviction
+    def _evict(self, e: int) -> None:
+        """Every token at a position < e leaves the window."""
+        cfg = self.cfg
+        if e <= self.evicted_to:
+            return
+        # sinks: the first n_init tokens
+        s_hi = min(e, cfg.n_init)
+        if self.evicted_to < s_hi:
+            sl = self._slice(self.evicted_to, s_hi)
+            self.sink_k = torch.cat([self.sink_k, self.k[:, sl]], 1)
+            self.sink_v = torch.cat([self.sink_v, self.v[:, sl]], 1)
+            self.n_sink = self.sink_k.shape[1]
+            self.evicted_to = s_hi
+        if e <= self.evicted_to:
+            return
+        if self.units is None:  # window mode: drop
+            self.dropped += e - self.evicted_to
+            self.evicted_to = e
+            return
+        B = cfg.block_size
+        m = (e - self.evicted_to) // B
+        if m == 0:
+            return
+        lo, hi = self.evicted_to, self.evicted_to + m * B
+        sl = self._slice(lo, hi)
+        keys = self.k[:, sl].reshape(self.h, m, B, self.d).transpose(0, 1)  # [m, Hkv, B, D]
+        vals = self.v[:, sl].reshape(self.h, m, B, self.d).transpose(0, 1)
+        mass = self.mass[:, sl].reshape(self.h, m, B).transpose(0, 1)  # [m, Hkv, B]
+        self.units.add(keys.contiguous(), vals.contiguous(), representatives(keys, mass, cfg.repr_topk))
+        self.evicted_to = hi
+
+    # ------------------------------------------------------------------------------------------------ attention
+    def _rebase(self, lo: int) -> None:
+        """Move the rotation anchor to ``lo`` and re-rotate the buffered keys from there."""
+        self.anchor = lo
+        sl = self._slice(lo, self.n)
+        pos = torch.arange(0, self.n - lo, device=self.device)
+        self.k_rot[:, sl] = self.rope.rotate(self.k[:, sl], pos)
+
+    def attend(self, q: torch.Tensor, scale: float, start: int) -> torch.Tensor:
+        """Attention output for unrotated queries ``q [H, Lq, D]`` at positions ``start .. start+Lq`` (already appended).
+
+        Returns ``[H, Lq, D]`` float32.
+        """
+        Lq = q.shape[1]
+        out = torch.empty(self.H, Lq, self.d, dtype=torch.float32, device=q.device)
+        step = self.cfg.exec_chunk
+        for a in range(0, Lq, step):
+            b = min(Lq, a + step)
+            out[:, a:b] = self._attend_chunk(q[:, a:b], scale, start + a, start + b)
+        return out
+
+    def _attend_chunk(self, q: torch.Tensor, scale: float, c0: int, c1: int) -> torch.Tensor:
+        cfg = self.cfg
+        if self.full:
+            vs = 0
+        else:
+            e = c0 - cfg.n_local
+            if e > 0:
+                self._evict(e)
+            vs = max(e, 0)
+            if c1 - self.anchor > cfg.n_local + 2 * cfg.exec_chunk:
+                self._rebase(vs)
+        dev = q.device
+        # local segment (true relative distances, causal)
+        sl = self._slice(vs, c1)
+        k_loc = self.k_rot[:, sl].unsqueeze(0)
+        v_loc = self.v[:, sl].unsqueeze(0)
+        q_pos = torch.arange(c0 - self.anchor, c1 - self.anchor, device=dev)
+        k_pos = torch.arange(vs - self.anchor, c1 - self.anchor, device=dev)
+        q_loc = self.rope.rotate(q, q_pos).unsqueeze(0)
+        parts = [kernels.segment_attention(q_loc, k_loc, v_loc, scale, q_pos=q_pos, k_pos=k_pos)]
+        # global segment (sinks + retrieved units, one fixed distance)
+        have_units = self.units is not None and self.units.n > 0
+        if self.n_sink or have_units:
+            G = torch.full((q.shape[1],), cfg.global_distance, dtype=torch.long, device=dev)
+            q_g = self.rope.rotate(q, G)
+            gk, gv = [self.sink_k], [self.sink_v]
+            if have_units:
+                qsum = q_g.mean(dim=1).view(self.h, self.groups, self.d).sum(1)
+                idx = kernels.unit_topk(qsum, self.units.reprs, cfg.topk)
+                self.last_retrieved = idx
+                uk, uv = self.units.fetch(idx)
+                gk.append(uk)
+                gv.append(uv)
+            k_g = torch.cat(gk, 1)
+            zero = torch.zeros(k_g.shape[1], dtype=torch.long, device=dev)
+            k_g = self.rope.rotate(k_g, zero).unsqueeze(0)  # position 0 (applies any rope scaling factor)
+            v_g = torch.cat(gv, 1).unsqueeze(0)
+            parts.insert(0, kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))
+        o, lse = kernels.merge_attention(parts)
+        if self.units is not None:
+            self.mass[:, sl] += kernels.key_mass(q_loc, k_loc, scale, lse, q_pos=q_pos, k_pos=k_pos)[0]
+        return o[0]
+
+    # ------------------------------------------------------------------------------------------------ accounting
+    def nbytes(self) -> dict:
+        el = torch.empty(0, dtype=self.dtype).element_size()
+        local = 0 if self.k is None else self._cap * self.h * self.d * (2 * el + 4) + self._cap * self.h * 4
+        return {
+            "units": self.units.nbytes() if self.units is not None else 0,
+            "device_cache": self.units.device_nbytes() if self.units is not None else 0,
+            "local": local,
+            "sinks": 2 * self.sink_k.numel() * el,
+        }
+
+
+def representatives(keys: torch.Tensor, mass: torch.Tensor, r: int) -> torch.Tensor:
+    """Representative vector per unit and KV head: mean of the ``r`` keys with the highest attention mass.
+
+    ``keys [M, Hkv, B, D]``, ``mass [M, Hkv, B]`` -> ``[M, Hkv, D]`` float32. Ties go to the earlier token.
+    """
+    order = torch.sort(mass, dim=-1, descending=True, stable=True).indices[..., :r]  # [M, Hkv, r]
+    picked = torch.gather(keys.float(), 2, order.unsqueeze(-1).expand(*order.shape, keys.shape[-1]))
+    return picked.mean(dim=2)

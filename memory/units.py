@@ -1,0 +1,108 @@
+"""Storage of memory units: every unit on the offload device, a bounded LRU cache of units on the compute device."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+
+
+class UnitStore:
+    """Memory units of one layer and one sequence.
+
+    ``keys/values [N, Hkv, block, D]`` live on ``offload_device`` (pinned CPU memory when the compute device is CUDA);
+    ``reprs [N, Hkv, D]`` (one representative vector per KV head) live on the compute device, since every chunk scores
+    all of them. ``fetch(idx)`` returns the requested units from a device-resident slot cache of ``capacity`` units,
+    loading misses from the offload store and evicting the least recently used unit that the request does not need.
+    On a CPU-only machine both devices are the CPU and the same code path (copies and accounting) runs.
+    """
+
+    def __init__(self, n_kv_heads: int, block_size: int, head_dim: int, dtype, device, offload_device, capacity: int):
+        self.h, self.block, self.d = n_kv_heads, block_size, head_dim
+        self.dtype = dtype
+        self.device = torch.device(device)
+        self.offload_device = torch.device(offload_device)
+        self.pin = self.device.type == "cuda" and self.offload_device.type == "cpu"
+        self.capacity = int(capacity)
+        self.n = 0
+        self._k = self._v = None  # offload storage, grown by doubling
+        self._reprs = torch.empty(16, n_kv_heads, head_dim, dtype=torch.float32, device=self.device)
+        self._slot_k = torch.empty(self.capacity, n_kv_heads, block_size, head_dim, dtype=dtype, device=self.device)
+        self._slot_v = torch.empty_like(self._slot_k)
+        self._slot_of: OrderedDict[int, int] = OrderedDict()  # unit -> slot, in LRU order (oldest first)
+        self._free = list(range(self.capacity - 1, -1, -1))
+        self.hits = self.misses = 0
+
+    # -- storage ---------------------------------------------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        cap = 0 if self._k is None else self._k.shape[0]
+        if need <= cap:
+            return
+        new_cap = max(need, 2 * cap, 16)
+        shape = (new_cap, self.h, self.block, self.d)
+        k = torch.empty(shape, dtype=self.dtype, device=self.offload_device, pin_memory=self.pin)
+        v = torch.empty(shape, dtype=self.dtype, device=self.offload_device, pin_memory=self.pin)
+        if self.n:
+            k[: self.n].copy_(self._k[: self.n])
+            v[: self.n].copy_(self._v[: self.n])
+        self._k, self._v = k, v
+
+    def add(self, keys: torch.Tensor, values: torch.Tensor, reprs: torch.Tensor) -> None:
+        """Append units: ``keys/values [M, Hkv, block, D]`` (unrotated), ``reprs [M, Hkv, D]``."""
+        m = keys.shape[0]
+        if m == 0:
+            return
+        self._grow(self.n + m)
+        self._k[self.n : self.n + m].copy_(keys, non_blocking=self.pin)
+        self._v[self.n : self.n + m].copy_(values, non_blocking=self.pin)
+        if self.n + m > self._reprs.shape[0]:
+            grown = torch.empty(max(self.n + m, 2 * self._reprs.shape[0]), self.h, self.d, dtype=torch.float32, device=self.device)
+            grown[: self.n] = self._reprs[: self.n]
+            self._reprs = grown
+        self._reprs[self.n : self.n + m] = reprs.float().to(self.device)
+        self.n += m
+
+    @property
+    def reprs(self) -> torch.Tensor:
+        """Representatives of all stored units, ``[N, Hkv, D]`` float32 on the compute device."""
+        return self._reprs[: self.n]
+
+    # -- device cache ----------------------------------------------------------------------------------------
+    def fetch(self, idx: torch.Tensor):
+        """Keys and values of units ``idx`` as ``[Hkv, len(idx) * block, D]`` tensors on the compute device."""
+        ids = [int(i) for i in idx.tolist()]
+        if len(ids) > self.capacity:
+            raise ValueError(f"{len(ids)} units requested at once but the device cache holds {self.capacity}")
+        wanted = set(ids)
+        slots = []
+        for u in ids:
+            s = self._slot_of.get(u)
+            if s is not None:
+                self._slot_of.move_to_end(u)
+                self.hits += 1
+            else:
+                self.misses += 1
+                if self._free:
+                    s = self._free.pop()
+                else:  # evict the least recently used unit not needed by this request
+                    victim = next(x for x in self._slot_of if x not in wanted)
+                    s = self._slot_of.pop(victim)
+                self._slot_k[s].copy_(self._k[u], non_blocking=self.pin)
+                self._slot_v[s].copy_(self._v[u], non_blocking=self.pin)
+                self._slot_of[u] = s
+            slots.append(s)
+        sl = torch.tensor(slots, dtype=torch.long, device=self.device)
+        k = self._slot_k.index_select(0, sl).transpose(0, 1).reshape(self.h, -1, self.d)
+        v = self._slot_v.index_select(0, sl).transpose(0, 1).reshape(self.h, -1, self.d)
+        return k, v
+
+    @property
+    def resident_units(self) -> list[int]:
+        return list(self._slot_of)
+
+    def nbytes(self) -> int:
+        """Bytes held by stored units (keys + values on the offload device, representatives)."""
+        per_unit = 2 * self.h * self.block * self.d * torch.empty(0, dtype=self.dtype).element_size()
+        return self.n * per_unit + self.reprs.numel() * 4
+
+    def device_nbytes(self) -> int:
+        return 2 * self._slot_k.numel() * self._slot_k.element_size()

@@ -1,0 +1,90 @@
+"""Long-context probes: pass-key retrieval prompts and a runner comparing memory modes through one code path."""
+from __future__ import annotations
+
+import random
+import resource
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+INTRO = ("There is an important piece of information hidden inside a lot of irrelevant text. Find it and memorize it. "
+         "I will quiz you about the important information there.\n\n")
+FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
+QUESTION = "\n\nWhat is the pass key? The pass key is"
+
+
+def passkey_prompt(tok, length: int, depth: float, seed: int = 0):
+    """Token ids ``[1, ~length]`` of a haystack with a 5-digit pass key at relative ``depth``; returns (ids, key)."""
+    rng = random.Random(f"{seed}-{length}-{depth}")
+    key = str(rng.randint(10000, 99999))
+    needle = f"The pass key is {key}. Remember it. {key} is the pass key. "
+    enc = lambda s: tok(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+    head, q, nd, fill = enc(INTRO), enc(QUESTION), enc(needle), enc(FILLER)
+    n_fill = max(1, (length - len(head) - len(q) - len(nd)) // len(fill))
+    at = min(n_fill, max(0, round(depth * n_fill)))
+    ids = head + fill * at + nd + fill * (n_fill - at) + q
+    return torch.tensor([ids]), key
+
+
+def reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS counter of this process (Linux), so each measurement has its own peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class PasskeyRecord:
+    length: int
+    depth: float
+    mode: str
+    correct: bool
+    answer: str
+    key: str
+    seconds: float
+    tokens: int
+    tokens_per_s: float
+    peak_rss_mb: float
+    unit_mb: float
+
+
+def run_passkey(model, tok, length: int, depth: float, mode: str, config=None, seed: int = 0, max_new_tokens: int = 8,
+                progress: bool = False) -> PasskeyRecord:
+    """Answer one pass-key prompt with the given memory mode; returns a record (correct, time, memory)."""
+    from ..memory.config import BlockMemoryConfig
+    from .cache import BlockMemoryCache
+
+    ids, key = passkey_prompt(tok, length, depth, seed)
+    cfg = config or BlockMemoryConfig()
+    cfg = BlockMemoryConfig(**{**cfg.to_dict(), "mode": mode})
+    cache = BlockMemoryCache(model, cfg)
+    reset_peak_rss()
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        out = model.generate(ids, cache=cache, max_new_tokens=max_new_tokens, do_sample=False,
+                             attention_mask=torch.ones_like(ids), pad_token_id=tok.eos_token_id,
+                             prefill_chunk_size=cfg.prefill_chunk)
+    dt = time.perf_counter() - t0
+    answer = tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    stats = cache.memory_stats()
+    return PasskeyRecord(length=ids.shape[1], depth=depth, mode=mode, correct=key in answer, answer=answer.strip(),
+                         key=key, seconds=dt, tokens=ids.shape[1], tokens_per_s=ids.shape[1] / dt,
+                         peak_rss_mb=peak_rss_mb(), unit_mb=stats["units"] / 2**20)
+
+
+def record_dict(r: PasskeyRecord) -> dict:
+    return asdict(r)

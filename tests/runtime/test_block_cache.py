@@ -1,0 +1,217 @@
+"""Block memory inside transformers: equivalence, batching with padding, streaming, modes, errors."""
+import pytest
+import torch
+import transformers
+from transformers import DynamicCache
+
+import memgram
+from memgram.memory.context import LayerContext
+from memgram.memory.rope import RopeTable
+
+SMALL = dict(n_init=4, n_local=64, block_size=8, topk=2, repr_topk=2, exec_chunk=16, prefill_chunk=24)
+
+
+def tiny(family: str, seed: int = 0):
+    torch.manual_seed(seed)
+    common = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, vocab_size=97, max_position_embeddings=2048)
+    if family == "qwen3":
+        common["head_dim"] = 16
+    cfg = getattr(transformers, {"llama": "LlamaConfig", "mistral": "MistralConfig", "qwen2": "Qwen2Config",
+                                 "qwen3": "Qwen3Config"}[family])(**common)
+    model_cls = getattr(transformers, {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
+                                       "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[family])
+    return model_cls(cfg).eval()
+
+
+def greedy(model, ids, cache, n=16, **kw):
+    with torch.no_grad():
+        return model.generate(ids, cache=cache, max_new_tokens=n, do_sample=False, pad_token_id=0, **kw)
+
+
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3"])
+def test_nothing_evicted_equals_full_attention(family):
+    model = tiny(family)
+    ids = torch.randint(1, 97, (1, 37))
+    ref = greedy(model, ids, DynamicCache(config=model.config), n=20)
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    out = greedy(model, ids, cache, n=20)
+    assert torch.equal(ref, out)
+    assert cache.get_seq_length() == ids.shape[1] + 20 - 1  # the last token is never fed back
+    with torch.no_grad():
+        a = model(ids).logits
+        b = model(ids, cache=memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))).logits
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_full_mode_equals_full_attention_beyond_the_window():
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (1, 200))
+    ref = greedy(model, ids, DynamicCache(config=model.config))
+    out = greedy(model, ids, memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**{**SMALL, "mode": "full"})))
+    assert torch.equal(ref, out)
+
+
+def test_model_falls_back_to_sdpa_without_block_cache():
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (2, 30))
+    mask = torch.ones_like(ids)
+    mask[0, :5] = 0
+    with torch.no_grad():
+        before = model(ids, attention_mask=mask).logits
+        memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))  # switches the attention implementation
+        after = model(ids, attention_mask=mask).logits
+    torch.testing.assert_close(before[1], after[1], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(before[0, 5:], after[0, 5:], rtol=1e-4, atol=1e-4)
+
+
+def _contexts(cache, layer=0):
+    return cache.layers[layer].rows
+
+
+def test_units_and_sinks_are_formed_from_evicted_tokens():
+    model = tiny("llama")
+    cfg = memgram.BlockMemoryConfig(**SMALL)
+    cache = memgram.BlockMemoryCache(model, cfg)
+    n = 300
+    ids = torch.randint(1, 97, (1, n))
+    with torch.no_grad():
+        model(ids, cache=cache)
+    ctx = _contexts(cache)[0]
+    # last chunk starts at the last multiple of exec_chunk below n; tokens before c0 - n_local left the window
+    c0 = ((n - 1) // cfg.exec_chunk) * cfg.exec_chunk
+    e = c0 - cfg.n_local
+    assert ctx.n_sink == cfg.n_init
+    assert ctx.units.n == (e - cfg.n_init) // cfg.block_size
+    assert ctx.evicted_to == cfg.n_init + ctx.units.n * cfg.block_size
+    assert cache.memory_stats()["n_units"] == 2 * ctx.units.n  # two layers
+
+
+def test_window_mode_drops_and_keeps_no_units():
+    model = tiny("llama")
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**{**SMALL, "mode": "window"}))
+    with torch.no_grad():
+        model(torch.randint(1, 97, (1, 300)), cache=cache)
+    ctx = _contexts(cache)[0]
+    assert ctx.units is None and ctx.n_sink == 4 and ctx.dropped > 0
+    assert cache.memory_stats()["units"] == 0
+
+
+def _naive_layer_attention(q, k, v, cfg, rope, scale):
+    """Independent re-statement of the semantics for mode='window' and for block mode when every unit is retrieved."""
+    H, L, D = q.shape
+    h = k.shape[0]
+    out = torch.zeros(H, L, D)
+    for c0 in range(0, L, cfg.exec_chunk):
+        c1 = min(L, c0 + cfg.exec_chunk)
+        e = max(0, c0 - cfg.n_local)
+        for i in range(c0, c1):
+            keys, vals, rel_q = [], [], []
+            # local: [e, i], at true distances
+            for j in range(e, i + 1):
+                keys.append(rope.rotate(k[:, j : j + 1], torch.tensor([j]))[:, 0])
+                vals.append(v[:, j])
+            qi_loc = rope.rotate(q[:, i : i + 1], torch.tensor([i]))[:, 0]
+            qi_glob = rope.rotate(q[:, i : i + 1], torch.tensor([cfg.n_local]))[:, 0]
+            glob = list(range(min(e, cfg.n_init)))
+            if cfg.mode == "block":
+                n_units = max(0, (e - cfg.n_init) // cfg.block_size)
+                glob += list(range(cfg.n_init, cfg.n_init + n_units * cfg.block_size))
+            gk = [rope.rotate(k[:, j : j + 1], torch.tensor([0]))[:, 0] for j in glob]
+            for hq in range(H):
+                g = hq // (H // h)
+                s = [float(qi_glob[hq] @ kk[g]) * scale for kk in gk] + [float(qi_loc[hq] @ kk[g]) * scale for kk in keys]
+                p = torch.softmax(torch.tensor(s), 0)
+                vv = torch.stack([v[g, j] for j in glob] + [vv[g] for vv in vals])
+                out[hq, i] = p @ vv
+    return out
+
+
+@pytest.mark.parametrize("mode", ["window", "block"])
+def test_layer_context_matches_naive_semantics(mode):
+    torch.manual_seed(0)
+    model = tiny("llama")
+    rope = RopeTable(model.model.rotary_emb, 16, "cpu")
+    cfg = memgram.BlockMemoryConfig(n_init=3, n_local=20, block_size=4, topk=50, repr_topk=2, exec_chunk=8,
+                                    mode=mode, max_cached_blocks=64).validate()
+    H, h, D, L = 4, 2, 16, 70
+    q, k, v = torch.randn(H, L, D), torch.randn(h, L, D), torch.randn(h, L, D)
+    ctx = LayerContext(cfg, H, h, D, torch.float32, "cpu", rope)
+    outs = []
+    for a in range(0, L, 24):  # three forwards of different sizes
+        b = min(L, a + 24)
+        ctx.append(k[:, a:b], v[:, a:b])
+        outs.append(ctx.attend(q[:, a:b], D ** -0.5, a))
+    got = torch.cat(outs, 1)
+    want = _naive_layer_attention(q, k, v, cfg, rope, D ** -0.5)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_batch_with_left_padding_equals_one_by_one():
+    model = tiny("llama", seed=3)
+    a = torch.randint(1, 97, (1, 150))
+    b = torch.randint(1, 97, (1, 110))
+    singles = [greedy(model, x, memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL)))[0, x.shape[1]:]
+               for x in (a, b)]
+    pad = a.shape[1] - b.shape[1]
+    ids = torch.cat([a, torch.cat([torch.zeros(1, pad, dtype=torch.long), b], 1)])
+    mask = torch.ones_like(ids)
+    mask[1, :pad] = 0
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    out = greedy(model, ids, cache, attention_mask=mask)
+    assert torch.equal(out[0, ids.shape[1]:], singles[0])
+    assert torch.equal(out[1, ids.shape[1]:], singles[1])
+    # padding never entered the memory: row 1 holds exactly its real tokens, its sinks are its first real tokens
+    r0, r1 = _contexts(cache)
+    assert r1.n == b.shape[1] + 16 - 1 and r0.n == a.shape[1] + 16 - 1
+    single = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    with torch.no_grad():
+        model(b, cache=single)
+    torch.testing.assert_close(r1.sink_k, _contexts(single)[0].sink_k, rtol=1e-5, atol=1e-5)
+
+
+def test_streaming_appends_without_recomputing():
+    model = tiny("llama", seed=4)
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    doc = torch.randint(1, 97, (1, 120))
+    out1 = greedy(model, doc, cache, n=5)
+    fed = cache.get_seq_length()
+    more = torch.randint(1, 97, (1, 40))
+    ids2 = torch.cat([out1, more], 1)
+    out2 = greedy(model, ids2, cache, n=5)
+    # the second call fed only the new tokens (the last answer token + 40) and the 4 new decode steps
+    assert cache.get_seq_length() == fed + 1 + 40 + 4
+    assert torch.equal(out2[:, : ids2.shape[1]], ids2)
+    assert _contexts(cache)[0].n == cache.get_seq_length()
+
+
+def test_sampling_and_logits_processor_work():
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class OnlyEven(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            scores[:, 1::2] = -float("inf")
+            return scores
+
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (1, 100))
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = model.generate(ids, cache=cache, max_new_tokens=12, do_sample=True, top_k=20,
+                             logits_processor=LogitsProcessorList([OnlyEven()]), pad_token_id=0)
+    assert all(t % 2 == 0 for t in out[0, 100:].tolist())
+
+
+def test_unsupported_models_raise():
+    cfg = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=50)
+    with pytest.raises(memgram.UnsupportedModelError, match="gpt2.*llama"):
+        memgram.BlockMemoryCache(transformers.GPT2LMHeadModel(cfg), memgram.BlockMemoryConfig(**SMALL))
+
+
+def test_beam_search_is_refused_clearly():
+    model = tiny("llama")
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    with pytest.raises(Exception, match="beam|expanded|num_return_sequences"):
+        with torch.no_grad():
+            model.generate(torch.randint(1, 97, (1, 20)), cache=cache, max_new_tokens=3, num_beams=2, pad_token_id=0)
