@@ -185,6 +185,15 @@ class Grammar:
         return _check(self, Pattern(segs), None, budget, seconds)
 
     @property
+    def config_tables(self):
+        """Lexer-configuration automaton as arrays (numba NFA builder; built lazily, cached)."""
+        if getattr(self, "_ct", None) is None:
+            from .completion import ConfigTables
+
+            self._ct = ConfigTables(self.hole_graph)
+        return self._ct
+
+    @property
     def arrays(self):
         """Flat grammar arrays for the numba kernel (built lazily, cached)."""
         if getattr(self, "_ga", None) is None:
@@ -243,7 +252,7 @@ def _run_engine(eng, limit, budget, seconds, t0):
 
 
 def _check_fast(g, pat, budget):
-    from .earley_nb import run_fast
+    from .earley_nb import nfa_arrays_fast, run_fast
 
     t0 = time.perf_counter()
     hg = g.hole_graph
@@ -252,7 +261,8 @@ def _check_fast(g, pat, budget):
     for key in (bounded if bounded else [None]):
         costed = frozenset() if key is None else frozenset([key])
         limit = None if key is None else pat.bounds[key]
-        c, w, hit = run_fast(g.arrays, LexNFA(hg, pat, costed=costed), limit=limit,
+        arrays = nfa_arrays_fast(g.config_tables, pat, costed)
+        c, w, hit = run_fast(g.arrays, arrays=arrays, limit=limit,
                              max_work=None if budget is None else budget - work)
         work += w
         if hit:

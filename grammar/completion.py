@@ -384,3 +384,59 @@ class LexNFA:
         for i in changed:
             del self._comb[i]
         return changed
+
+
+class ConfigTables:
+    """Per-grammar lexer-configuration automaton as arrays (for the numba NFA builder).
+
+    Configurations ``(q, S)`` (canonical S) are numbered; ``trans[c, k]`` is the configuration
+    after a byte of class ``k`` (-1: dies); ``end[c]`` the boundary configuration after ending
+    the lexeme in ``c`` (-1: ``q`` not accepting); ``lab[c]`` the accepting union state whose label
+    set is emitted (-2: ignored lexeme, an ε-edge); ``lab_off``/``lab_terms``: label sets (CSR)."""
+
+    def __init__(self, hg: HoleGraph):
+        FRESH = hg.FRESH
+        ids = {(FRESH, ()): 0}
+        order = [(FRESH, ())]
+        i = 0
+        ncls = len(hg.class_reps)
+        rows, ends, labs = [], [], []
+        while i < len(order):
+            q, S = order[i]
+            i += 1
+            row = [-1] * ncls
+            for k, b in enumerate(hg.class_reps):
+                nx = hg.step(q, S, b)
+                if nx is None:
+                    continue
+                if nx not in ids:
+                    ids[nx] = len(order)
+                    order.append(nx)
+                row[k] = ids[nx]
+            rows.append(row)
+            if q != FRESH and hg._acc[q]:
+                e = (FRESH, hg.end_lexeme(q, S))
+                if e not in ids:
+                    ids[e] = len(order)
+                    order.append(e)
+                ends.append(ids[e])
+                labs.append(-2 if hg.ignored[q] else q)
+            else:
+                ends.append(-1)
+                labs.append(-1)
+        self.ids = ids
+        self.trans = np.array(rows, np.int64).reshape(len(order), ncls)
+        self.end = np.array(ends, np.int64)
+        self.lab = np.array(labs, np.int64)
+        self.byte_class = np.asarray(hg.lexer.byte_class, np.int64)
+        # class ids of byte_class must index class_reps
+        for k, b in enumerate(hg.class_reps):
+            assert self.byte_class[b] == k
+        off = [0]
+        terms = []
+        for lab in hg.labels:
+            terms.extend(lab)
+            off.append(len(terms))
+        self.lab_off = np.array(off, np.int64)
+        self.lab_terms = np.array(terms, np.int64)
+        self.n_configs = len(order)

@@ -228,11 +228,13 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
                 stack_o.append(np.int64(0)); stack_dr.append(np.int64(0)); stack_j.append(GOAL); stack_c.append(c + final[j])
 
 
-def run_fast(ga: GrammarArrays, nfa, limit=None, max_work=None):
-    """Min cost to the goal (None if not derivable within ``limit``), work, budget_hit."""
+def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None):
+    """Min cost to the goal (None if not derivable within ``limit``), work, budget_hit.
+
+    ``arrays``: a prebuilt NFA (:func:`nfa_arrays_fast`); otherwise built from ``nfa`` in Python."""
     if ga.empty:
         return None, 0, False
-    pos, final, e_off, e_term, e_dst, e_cost = nfa_arrays(nfa)
+    pos, final, e_off, e_term, e_dst, e_cost = arrays if arrays is not None else nfa_arrays(nfa)
     c, work, status = earley_kernel(
         np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
         pos, final, e_off, e_term, e_dst, e_cost,
@@ -240,3 +242,135 @@ def run_fast(ga: GrammarArrays, nfa, limit=None, max_work=None):
     if status == 1:
         return None, int(work), True
     return (None if c < 0 else int(c)), int(work), False
+
+
+@njit(cache=True)
+def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class):
+    """The token-boundary NFA of :class:`.completion.LexNFA`, fully built, as arrays.
+
+    ``kind[p]``: byte or -1 (hole); ``costed[p]``: bytes read at hole p cost 1. Returns
+    (pos, final, e_off, e_term, e_dst, e_cost) with node 0 = start, edges ε-free and sorted by
+    (node, terminal)."""
+    M = kind.shape[0]
+    NC = trans.shape[0]
+    ncls = trans.shape[1]
+    node_of = Dict.empty(types.int64, types.int64)
+    node_p = [np.int64(0)]
+    node_c = [np.int64(0)]
+    node_of[0] = 0
+    r_off = [np.int64(0)]
+    r_lab = [np.int64(0)]; r_lab.pop()
+    r_dst = [np.int64(0)]; r_dst.pop()
+    r_cost = [np.int64(0)]; r_cost.pop()
+    u = 0
+    while u < len(node_p):
+        p0 = node_p[u]
+        c0 = node_c[u]
+        dist = Dict.empty(types.int64, types.int64)
+        best = Dict.empty(types.int64, types.int64)   # (lab+2, target key) -> cost
+        heap = [(np.int64(0), p0, c0)]
+        dist[p0 * NC + c0] = 0
+        while len(heap) > 0:
+            d, p, c = heapq.heappop(heap)
+            if dist[p * NC + c] != d:
+                continue
+            if end[c] >= 0:
+                tk = p * NC + end[c]
+                bk = (lab[c] + 2) * ((M + 1) * NC) + tk
+                if bk not in best or best[bk] > d:
+                    best[bk] = d
+            if p >= M:
+                continue
+            if kind[p] == -1:
+                w = np.int64(1) if costed[p] else np.int64(0)
+                for k in range(ncls):
+                    c2 = trans[c, k]
+                    if c2 >= 0:
+                        key = p * NC + c2
+                        if key not in dist or dist[key] > d + w:
+                            dist[key] = d + w
+                            heapq.heappush(heap, (d + w, p, c2))
+                key = (p + 1) * NC + c
+                if key not in dist or dist[key] > d:
+                    dist[key] = d
+                    heapq.heappush(heap, (d, p + 1, c))
+            else:
+                c2 = trans[c, byte_class[kind[p]]]
+                if c2 >= 0:
+                    key = (p + 1) * NC + c2
+                    if key not in dist or dist[key] > d:
+                        dist[key] = d
+                        heapq.heappush(heap, (d, p + 1, c2))
+        if p0 < M and kind[p0] == -1:
+            bk = 0 * ((M + 1) * NC) + (p0 + 1) * NC + c0
+            best[bk] = 0
+        for bk, d in best.items():
+            lb = bk // ((M + 1) * NC) - 2
+            tk = bk % ((M + 1) * NC)
+            if tk not in node_of:
+                node_of[tk] = len(node_p)
+                node_p.append(tk // NC)
+                node_c.append(tk % NC)
+            r_lab.append(lb)
+            r_dst.append(node_of[tk])
+            r_cost.append(d)
+        r_off.append(np.int64(len(r_lab)))
+        u += 1
+    n = len(node_p)
+    pos = np.empty(n, np.int64)
+    for i in range(n):
+        pos[i] = node_p[i]
+    final = np.full(n, -1, np.int64)
+    e_off = np.zeros(n + 1, np.int64)
+    e_term = [np.int64(0)]; e_term.pop()
+    e_dst = [np.int64(0)]; e_dst.pop()
+    e_cost = [np.int64(0)]; e_cost.pop()
+    for u in range(n):
+        cl = Dict.empty(types.int64, types.int64)
+        cl[u] = 0
+        h = [(np.int64(0), np.int64(u))]
+        while len(h) > 0:
+            d, w = heapq.heappop(h)
+            if cl[w] != d:
+                continue
+            for e in range(r_off[w], r_off[w + 1]):
+                if r_lab[e] == -2:
+                    v = r_dst[e]
+                    nd = d + r_cost[e]
+                    if v not in cl or cl[v] > nd:
+                        cl[v] = nd
+                        heapq.heappush(h, (nd, v))
+        comb = Dict.empty(types.int64, types.int64)
+        for w, dw in cl.items():
+            if pos[w] == M and (final[u] < 0 or dw < final[u]):
+                final[u] = dw
+            for e in range(r_off[w], r_off[w + 1]):
+                q = r_lab[e]
+                if q < 0:
+                    continue
+                for li in range(lab_off[q], lab_off[q + 1]):
+                    k = lab_terms[li] * n + r_dst[e]
+                    nd = dw + r_cost[e]
+                    if k not in comb or comb[k] > nd:
+                        comb[k] = nd
+        ks = np.empty(len(comb), np.int64)
+        i = 0
+        for k in comb.keys():
+            ks[i] = k
+            i += 1
+        ks.sort()
+        for k in ks:
+            e_term.append(k // n)
+            e_dst.append(k % n)
+            e_cost.append(comb[k])
+        e_off[u + 1] = len(e_term)
+    return (pos, final, e_off, np.array(e_term, np.int64), np.array(e_dst, np.int64), np.array(e_cost, np.int64))
+
+
+def nfa_arrays_fast(ct, pattern, costed=frozenset()):
+    kind = np.array(pattern.kind, np.int64)
+    cst = np.zeros(pattern.M, np.bool_)
+    for p in pattern.hole_pos:
+        if pattern.hole_of[p] in costed:
+            cst[p] = True
+    return build_nfa_kernel(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class)
