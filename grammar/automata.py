@@ -217,17 +217,11 @@ class ByteDFA:
         T = d.trans[:, reps]
         valid = T >= 0
         Tz = np.where(valid, T, 0)
+        init_cls = cls
+        cls = _moore_hashed(cls, valid, Tz)
+        if not _partition_stable(cls, init_cls, valid, Tz):  # a hash collision merged states
+            cls = _moore_exact(init_cls, valid, Tz)
         n_cls = int(cls.max()) + 1
-        while True:
-            tc = np.where(valid, cls[Tz], -1)
-            sig = np.concatenate([cls[:, None], tc], axis=1)
-            _, new = np.unique(sig, axis=0, return_inverse=True)
-            new = new.reshape(-1).astype(np.int64)
-            m = int(new.max()) + 1
-            cls = new
-            if m == n_cls:
-                break
-            n_cls = m
         # quotient automaton
         rep_state = np.zeros(n_cls, np.int64)
         rep_state[cls] = np.arange(n)
@@ -321,28 +315,89 @@ class ByteDFA:
                 and np.array_equal(a.accept, b.accept))
 
 
+def _signature(cls: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> np.ndarray:
+    tc = np.where(valid, cls[Tz], -1)
+    return np.concatenate([cls[:, None], tc], axis=1)
+
+
+def _moore_exact(cls: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> np.ndarray:
+    """Moore refinement comparing whole signature rows (exact, slower)."""
+    n_cls = int(cls.max()) + 1
+    while True:
+        _, new = np.unique(_signature(cls, valid, Tz), axis=0, return_inverse=True)
+        new = new.reshape(-1).astype(np.int64)
+        m = int(new.max()) + 1
+        cls = new
+        if m == n_cls:
+            return cls
+        n_cls = m
+
+
+_HASH_W = np.random.default_rng(12345).integers(1, 2**63 - 1, size=1024, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+
+
+def _moore_hashed(cls: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> np.ndarray:
+    """Moore refinement with signature rows hashed to one uint64 (a random linear hash mod 2^64).
+
+    A collision can only merge classes; :func:`_partition_stable` detects that afterwards."""
+    k = valid.shape[1]
+    if k + 1 > len(_HASH_W):
+        return _moore_exact(cls, valid, Tz)
+    w = _HASH_W[:k + 1]
+    n_cls = int(cls.max()) + 1
+    with np.errstate(over="ignore"):
+        while True:
+            sig = _signature(cls, valid, Tz).astype(np.uint64)  # -1 wraps to 2^64-1: still a distinct value
+            h = sig @ w
+            # group by (current class, hash): always a refinement of the current partition, so the
+            # number of classes never decreases and the loop terminates
+            order = np.lexsort((h, cls))
+            hs, cs = h[order], cls[order]
+            brk = np.empty(len(order), bool)
+            brk[0] = True
+            brk[1:] = (hs[1:] != hs[:-1]) | (cs[1:] != cs[:-1])
+            new = np.empty(len(order), np.int64)
+            new[order] = np.cumsum(brk) - 1
+            m = int(new.max()) + 1
+            cls = new
+            if m == n_cls:
+                return cls
+            n_cls = m
+
+
+def _partition_stable(cls: np.ndarray, init: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> bool:
+    """Every class has one exact signature and lies inside one initial class."""
+    n_cls = int(cls.max()) + 1
+    rep = np.zeros(n_cls, np.int64)
+    rep[cls] = np.arange(len(cls))
+    if not np.array_equal(init, init[rep[cls]]):
+        return False
+    sig = _signature(cls, valid, Tz)
+    return bool(np.array_equal(sig, sig[rep[cls]]))
+
+
 def _canonical(trans: np.ndarray, accept: np.ndarray, start: int) -> ByteDFA:
     """Renumber states in BFS order from ``start`` (bytes ascending); drops unreachable states."""
     n = trans.shape[0]
-    order = np.full(n, -1, np.int64)
+    # the smallest byte of each class is its representative, so scanning representatives in
+    # increasing order meets targets in the same order as scanning all 256 bytes
+    _, _, reps = _byte_classes_of(trans)
+    rows = trans[:, reps].tolist()
+    order = [-1] * n
     seq = [start]
     order[start] = 0
     i = 0
     while i < len(seq):
         q = seq[i]
         i += 1
-        row = trans[q]
-        nxt = row[row >= 0]
-        if nxt.size:
-            # first occurrence order in byte order
-            _, first = np.unique(nxt, return_index=True)
-            for t in nxt[np.sort(first)].tolist():
-                if order[t] < 0:
-                    order[t] = len(seq)
-                    seq.append(t)
+        for t in rows[q]:
+            if t >= 0 and order[t] < 0:
+                order[t] = len(seq)
+                seq.append(t)
     seq_a = np.array(seq, np.int64)
+    order_a = np.array(order, np.int64)
     remap = np.full(n + 1, DEAD, np.int32)
-    remap[:n] = np.where(order >= 0, order, DEAD)
+    remap[:n] = np.where(order_a >= 0, order_a, DEAD)
     t = remap[trans[seq_a]]
     return ByteDFA(t, accept[seq_a], 0)
 

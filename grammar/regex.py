@@ -440,6 +440,7 @@ class _Compiler:
                             stack.append(t)
             return frozenset(seen)
 
+        memo: dict = {}
         trk0 = tuple(t.start for t in trackers)
         S0 = (closure([start], trk0), trk0)
         ids = {S0: 0}
@@ -462,13 +463,28 @@ class _Compiler:
                             r = trackers[k].trans[q]
                             pts.update((np.nonzero(np.diff(r))[0] + 1).tolist())
                 pts = sorted(pts)
-                for x, y in zip(pts, pts[1:]):
-                    tg = [t for lo, hi, t in es if lo <= x <= hi]
-                    if not tg:
+                # sweep: targets per elementary interval [pts[m], pts[m+1])
+                where = {p: m for m, p in enumerate(pts)}
+                cover: list = [None] * (len(pts) - 1)
+                for lo, hi, t in es:
+                    for m in range(where[lo], where[hi + 1]):
+                        if cover[m] is None:
+                            cover[m] = [t]
+                        else:
+                            cover[m].append(t)
+                for m, tg in enumerate(cover):
+                    if tg is None:
                         continue
-                    ntrk = tuple(int(trackers[k].trans[q, x]) if q >= 0 else DEAD
-                                 for k, q in enumerate(trk)) if trackers else ()
-                    key = (closure(tg, ntrk), ntrk)
+                    x, y = pts[m], pts[m + 1]
+                    if trackers:
+                        ntrk = tuple(int(trackers[k].trans[q, x]) if q >= 0 else DEAD for k, q in enumerate(trk))
+                        key = (closure(tg, ntrk), ntrk)
+                    else:
+                        ftg = frozenset(tg)
+                        c = memo.get(ftg)
+                        if c is None:
+                            c = memo[ftg] = closure(tg, ())
+                        key = (c, ())
                     j = ids.get(key)
                     if j is None:
                         j = ids[key] = len(order)

@@ -94,8 +94,7 @@ class LayerContext:
         sl = self._slice(self.n, self.n + L)
         self.k[:, sl] = k.to(self.dtype)
         self.v[:, sl] = v.to(self.dtype)
-        pos = torch.arange(self.n - self.anchor, self.n - self.anchor + L, device=self.device)
-        self.k_rot[:, sl] = self.rope.rotate(k, pos)
+        self.k_rot[:, sl] = self.rope.rotate_range(k, self.n - self.anchor)
         self.mass[:, sl] = 0
         self.n += L
 
@@ -136,8 +135,7 @@ class LayerContext:
         """Move the rotation anchor to ``lo`` and re-rotate the buffered keys from there."""
         self.anchor = lo
         sl = self._slice(lo, self.n)
-        pos = torch.arange(0, self.n - lo, device=self.device)
-        self.k_rot[:, sl] = self.rope.rotate(self.k[:, sl], pos)
+        self.k_rot[:, sl] = self.rope.rotate_range(self.k[:, sl], 0)
 
     def attend(self, q: torch.Tensor, scale: float, start: int) -> torch.Tensor:
         """Attention output for unrotated queries ``q [H, Lq, D]`` at positions ``start .. start+Lq`` (already appended).
@@ -170,13 +168,12 @@ class LayerContext:
         v_loc = self.v[:, sl].unsqueeze(0)
         q_pos = torch.arange(c0 - self.anchor, c1 - self.anchor, device=dev)
         k_pos = torch.arange(vs - self.anchor, c1 - self.anchor, device=dev)
-        q_loc = self.rope.rotate(q, q_pos).unsqueeze(0)
+        q_loc = self.rope.rotate_range(q, c0 - self.anchor).unsqueeze(0)
         parts = [kernels.segment_attention(q_loc, k_loc, v_loc, scale, q_pos=q_pos, k_pos=k_pos)]
         # global segment (sinks + retrieved units, one fixed distance)
         have_units = self.units is not None and self.units.n > 0
         if self.n_sink or have_units:
-            G = torch.full((q.shape[1],), cfg.global_distance, dtype=torch.long, device=dev)
-            q_g = self.rope.rotate(q, G)
+            q_g = self.rope.rotate_at(q, cfg.global_distance)
             gk, gv = [self.sink_k], [self.sink_v]
             if have_units:
                 qsum = q_g.mean(dim=1).view(self.h, self.groups, self.d).sum(1)
@@ -186,8 +183,7 @@ class LayerContext:
                 gk.append(uk)
                 gv.append(uv)
             k_g = torch.cat(gk, 1)
-            zero = torch.zeros(k_g.shape[1], dtype=torch.long, device=dev)
-            k_g = self.rope.rotate(k_g, zero).unsqueeze(0)  # position 0 (applies any rope scaling factor)
+            k_g = self.rope.rotate_at(k_g, 0).unsqueeze(0)  # position 0 (applies any rope scaling factor)
             v_g = torch.cat(gv, 1).unsqueeze(0)
             parts.insert(0, kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))
         o, lse = kernels.merge_attention(parts)

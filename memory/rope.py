@@ -76,6 +76,22 @@ class RopeTable:
         positions = positions.to(self.cos.device)
         return self.cos[positions], self.sin[positions]
 
+    def _reach(self, need: int) -> None:
+        if need > self.cos.shape[0]:
+            self._build(max(need, 2 * self.cos.shape[0]))
+
     def rotate(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """``x [..., L, D]`` rotated at integer ``positions [L]``."""
         cos, sin = self.at(positions)
         return apply_rotation(x, cos.to(x.device), sin.to(x.device))
+
+    def rotate_range(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """``x [..., L, D]`` rotated at the contiguous positions ``start .. start+L`` (table slice, no gather)."""
+        L = x.shape[-2]
+        self._reach(start + L)
+        return apply_rotation(x, self.cos[start : start + L].to(x.device), self.sin[start : start + L].to(x.device))
+
+    def rotate_at(self, x: torch.Tensor, position: int) -> torch.Tensor:
+        """Every row of ``x [..., L, D]`` rotated at the same ``position``."""
+        self._reach(position + 1)
+        return apply_rotation(x, self.cos[position].to(x.device), self.sin[position].to(x.device))

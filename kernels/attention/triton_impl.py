@@ -32,7 +32,7 @@ from .._triton import interpreting, next_pow2
 
 LOG2E = 1.4426950408889634
 LN2 = 0.6931471805599453
-_BIG = 2 ** 62
+_BIG = tl.constexpr(2 ** 30)  # int32 sentinel: positions are int32 inside the kernels
 
 
 @triton.jit
@@ -214,15 +214,34 @@ def _key_mass_kernel(
     tl.store(MASS + b * smb + kvh * smh + offs_n * smn, mass, mask=n_ok)
 
 
-def _blocks(Lq_rows: int, D: int, DV: int):
+def attn_config(D: int, DV: int, fp32: bool = False) -> dict:
+    """Tile sizes and launch options of the attention kernel for head dims ``D`` (keys) and ``DV`` (values).
+
+    Chosen from ahead-of-time compiles (bench/kernels_compile.py prints registers and spills per config; no GPU
+    was available to time them): fp16/bf16, head dim <= 64: 64x64 tiles, 8 warps; 128: 64x32 tiles, 8 warps,
+    2 stages (no spills on sm_90; 264 B of spill stack on sm_80). fp32 inputs (IEEE dots): 32x32 tiles, 4 warps
+    (8 for head dim 128). Timing these on a real GPU with bench/kernels.py is the first thing to do on one.
+    """
     bd = max(16, next_pow2(D))
     bdv = max(16, next_pow2(DV))
     if interpreting():
         # The interpreter runs each program in numpy: big tiles = few programs = fast tests.
-        return 64, 64, bd, bdv
-    bm = 64 if max(bd, bdv) <= 64 else 64
-    bn = 64 if max(bd, bdv) <= 128 else 32
-    return bm, bn, bd, bdv
+        return dict(BLOCK_M=64, BLOCK_N=64, BLOCK_D=bd, BLOCK_DV=bdv)
+    wide = max(bd, bdv)
+    if fp32:
+        return dict(BLOCK_M=32, BLOCK_N=32, BLOCK_D=bd, BLOCK_DV=bdv, num_warps=4 if wide <= 64 else 8, num_stages=2)
+    bn = 64 if wide <= 64 else 32
+    return dict(BLOCK_M=64, BLOCK_N=bn, BLOCK_D=bd, BLOCK_DV=bdv, num_warps=8, num_stages=2)
+
+
+def mass_config(D: int, fp32: bool = False) -> dict:
+    """Tiles of the key-mass kernel (a key tile per program, query rows looped); see ``attn_config``."""
+    bd = max(16, next_pow2(D))
+    if interpreting():
+        return dict(BLOCK_M=64, BLOCK_N=64, BLOCK_D=bd)
+    if fp32:
+        return dict(BLOCK_M=32, BLOCK_N=32, BLOCK_D=bd, num_warps=4, num_stages=2)
+    return dict(BLOCK_M=64 if bd <= 64 else 32, BLOCK_N=64, BLOCK_D=bd, num_warps=8 if bd > 64 else 4, num_stages=2)
 
 
 def _pos_args(q_pos, k_pos, window, device):
@@ -230,8 +249,10 @@ def _pos_args(q_pos, k_pos, window, device):
     if has_pos:
         if k_pos is None:
             raise ValueError("q_pos given without k_pos")
-        q_pos = q_pos.to(device=device, dtype=torch.int64).contiguous().view(-1)
-        k_pos = k_pos.to(device=device, dtype=torch.int64).contiguous().view(-1)
+        # int32 positions halve the registers of the [BLOCK_M, BLOCK_N] distance tile; block memory passes
+        # positions relative to its anchor (small), |pos| < 2**30 is required.
+        q_pos = q_pos.to(device=device, dtype=torch.int32).contiguous().view(-1)
+        k_pos = k_pos.to(device=device, dtype=torch.int32).contiguous().view(-1)
     has_window = has_pos and window is not None
     return has_pos, has_window, q_pos, k_pos, int(window) if has_window else 0
 
@@ -251,19 +272,18 @@ def segment_attention_triton(q, k, v, scale, *, q_pos=None, k_pos=None, window=N
     has_pos, has_window, qp, kp, win = _pos_args(q_pos, k_pos, window, q.device)
     has_km = key_mask is not None
     km = key_mask.to(device=q.device, dtype=torch.int8).reshape(B, Lk) if has_km else None
-    bm, bn, bd, bdv = _blocks(G * Lq, D, DV)
+    cfg = attn_config(D, DV, fp32=torch.float32 in (q.dtype, k.dtype, v.dtype))
     dot_f32 = interpreting() and torch.bfloat16 in (q.dtype, k.dtype, v.dtype)
     ieee = q.dtype == torch.float32 or k.dtype == torch.float32
     dummy = o
-    grid = (triton.cdiv(G * Lq, bm), B * Hkv)
+    grid = (triton.cdiv(G * Lq, cfg["BLOCK_M"]), B * Hkv)
     _seg_attn_fwd[grid](
         q, k, v, o, lse,
         qp if has_pos else dummy, kp if has_pos else dummy, km if has_km else dummy,
         *q.stride(), *k.stride(), *v.stride(), *o.stride(), *lse.stride(),
         *(km.stride() if has_km else (0, 0)),
         Hkv, G, Lq, Lk, D, DV, float(scale) * LOG2E, win,
-        HAS_POS=has_pos, HAS_WINDOW=has_window, HAS_KMASK=has_km,
-        BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, BLOCK_DV=bdv, DOT_F32=dot_f32, IEEE=ieee,
+        HAS_POS=has_pos, HAS_WINDOW=has_window, HAS_KMASK=has_km, DOT_F32=dot_f32, IEEE=ieee, **cfg,
     )
     return o, lse
 
@@ -282,18 +302,18 @@ def key_mass_triton(q, k, scale, lse, *, q_pos=None, k_pos=None, window=None, ke
     has_qm = q_mask is not None
     qm = q_mask.to(device=q.device, dtype=torch.int8).reshape(B, Lq) if has_qm else None
     lse = lse.to(device=q.device, dtype=torch.float32)
-    bm, bn, bd, _ = _blocks(G * Lq, D, D)
+    cfg = mass_config(D, fp32=torch.float32 in (q.dtype, k.dtype))
     dot_f32 = interpreting() and torch.bfloat16 in (q.dtype, k.dtype)
     ieee = q.dtype == torch.float32 or k.dtype == torch.float32
     dummy = mass
-    grid = (triton.cdiv(Lk, bn), B * Hkv)
+    grid = (triton.cdiv(Lk, cfg["BLOCK_N"]), B * Hkv)
     _key_mass_kernel[grid](
         q, k, lse, mass,
         qp if has_pos else dummy, kp if has_pos else dummy, km if has_km else dummy, qm if has_qm else dummy,
         *q.stride(), *k.stride(), *lse.stride(), *mass.stride(),
         *(km.stride() if has_km else (0, 0)), *(qm.stride() if has_qm else (0, 0)),
         Hkv, G, Lq, Lk, D, float(scale) * LOG2E, win,
-        HAS_POS=has_pos, HAS_WINDOW=has_window, HAS_KMASK=has_km, HAS_QMASK=has_qm,
-        BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, DOT_F32=dot_f32, IEEE=ieee,
+        HAS_POS=has_pos, HAS_WINDOW=has_window, HAS_KMASK=has_km, HAS_QMASK=has_qm, DOT_F32=dot_f32, IEEE=ieee,
+        **cfg,
     )
     return mass

@@ -39,6 +39,13 @@ def _gather_kernel(
     tl.store(dst, x, mask=m)
 
 
+def gather_config(blk: int, D: int) -> dict:
+    """``BLOCK_R`` rows of one unit per program (about 4K elements), the whole head dim per row."""
+    bd = max(16, next_pow2(D))
+    br = max(1, min(next_pow2(blk), max(1, 4096 // bd)))
+    return dict(BLOCK_R=br, BLOCK_D=bd)
+
+
 def gather_units_triton(store, slots, idx, *, out=None):
     """Triton twin of ``gather_units_ref`` (also accepts a preallocated ``out``)."""
     if isinstance(store, (tuple, list)):
@@ -53,9 +60,7 @@ def gather_units_triton(store, slots, idx, *, out=None):
         return out
     has_slots = slots is not None
     sl = slots.to(device=store.device, dtype=torch.int64).contiguous().view(-1) if has_slots else idx
-    bd = max(16, next_pow2(D))
-    br = max(1, min(next_pow2(blk), max(1, 8192 // bd)))
-    grid = (kk, Hkv, triton.cdiv(blk, br))
-    _gather_kernel[grid](store, sl, idx, out, *store.stride(), *out.stride(), blk, D,
-                         HAS_SLOTS=has_slots, BLOCK_R=br, BLOCK_D=bd)
+    cfg = gather_config(blk, D)
+    grid = (kk, Hkv, triton.cdiv(blk, cfg["BLOCK_R"]))
+    _gather_kernel[grid](store, sl, idx, out, *store.stride(), *out.stride(), blk, D, HAS_SLOTS=has_slots, **cfg)
     return out

@@ -176,3 +176,22 @@ def test_run_and_step_dead():
     assert d.run(b"xab") == DEAD
     assert d.step(DEAD, ord("a")) == DEAD
     assert d.fullmatch(b"ab") and not d.fullmatch(b"abab")
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_dfa(max_states=6))
+def test_minimize_exact_fallback_on_hash_collisions(d):
+    """With a degenerate hash (all weights 1) collisions are frequent; the stability check must
+    detect them and fall back to exact refinement, still giving the minimal automaton."""
+    import memgram.grammar.automata as A
+    saved = A._HASH_W
+    A._HASH_W = np.ones_like(saved)
+    try:
+        m = d.minimize()
+    finally:
+        A._HASH_W = saved
+    assert m.n_states == brute_min_states(d)
+    for w in words(4):
+        assert m.fullmatch(w) == d.fullmatch(w)
+    ref = d.minimize()
+    assert np.array_equal(ref.trans, m.trans) and np.array_equal(ref.accept, m.accept)
