@@ -77,7 +77,7 @@ def pct(xs, q):
 
 def run(name, g, docs, rnd, args, out):
     for n_holes in (1, 2, 3):
-        one, inc, undecided_one, undecided_inc, wrong = [], [], 0, 0, 0
+        one, inc, undecided_one, undecided_inc, wrong = [], {}, 0, {}, 0
         reuse = dict(reused_positions=0, recomputed_positions=0)
         n_inst = 0
         for doc in docs:
@@ -93,35 +93,45 @@ def run(name, g, docs, rnd, args, out):
                 undecided_one += 1
             elif r.ok is False:
                 wrong += 1   # the original text is a filling: must be completable
-            # incremental
-            s = g.session(pieces, seconds=args.seconds)
-            s.check()
-            remaining = [TOK.findall(f) for f in fills]
-            steps = 0
-            while any(remaining) and steps < args.max_steps:
-                h = rnd.choice([i for i, x in enumerate(remaining) if x])
+            # incremental: the same fill sequence on both session engines
+            remaining0 = [TOK.findall(f) for f in fills]
+            plan = []
+            rem = [list(x) for x in remaining0]
+            while any(rem) and len(plan) < args.max_steps:
+                h = rnd.choice([i for i, x in enumerate(rem) if x])
                 side = rnd.choice(["left", "right"])
-                tok = remaining[h].pop(0 if side == "left" else -1)
-                t0 = time.perf_counter()
-                r = s.fill(h, tok, side)
-                inc.append(time.perf_counter() - t0)
-                if r.ok is None:
-                    undecided_inc += 1
-                elif r.ok is False:
-                    wrong += 1
-                steps += 1
-            for k in reuse:
-                reuse[k] += s.stats[k]
+                plan.append((h, rem[h].pop(0 if side == "left" else -1), side))
+            for eng in args.session_engines:
+                s = g.session(pieces, seconds=args.seconds if eng == "reference" else None,
+                              budget=None if eng == "reference" else args.budget, engine=eng)
+                s.check()
+                for h, tok, side in plan:
+                    t0 = time.perf_counter()
+                    r = s.fill(h, tok, side)
+                    inc.setdefault(eng, []).append(time.perf_counter() - t0)
+                    if r.ok is None:
+                        undecided_inc[eng] = undecided_inc.get(eng, 0) + 1
+                    elif r.ok is False:
+                        wrong += 1
+                if eng == "reference":
+                    for k in reuse:
+                        reuse[k] += s.stats[k]
         row = dict(grammar=name, holes=n_holes, instances=n_inst,
                    oneshot_p50_ms=pct(one, 50), oneshot_p99_ms=pct(one, 99), oneshot_undecided=undecided_one,
-                   incremental_checks=len(inc), incremental_p50_ms=pct(inc, 50), incremental_p99_ms=pct(inc, 99),
-                   incremental_undecided=undecided_inc, wrong_no=wrong,
+                   wrong_no=wrong,
                    reuse_fraction=reuse["reused_positions"] / max(1, reuse["reused_positions"] + reuse["recomputed_positions"]))
+        line = (f"{name:5s} holes={n_holes} n={n_inst:3d} | one-shot p50 {row['oneshot_p50_ms']:8.2f} ms p99 "
+                f"{row['oneshot_p99_ms']:9.2f} ms undec {undecided_one:3d}")
+        for eng, xs in inc.items():
+            row[f"incremental_{eng}_checks"] = len(xs)
+            row[f"incremental_{eng}_p50_ms"] = pct(xs, 50)
+            row[f"incremental_{eng}_p99_ms"] = pct(xs, 99)
+            row[f"incremental_{eng}_undecided"] = undecided_inc.get(eng, 0)
+            line += (f" | incr[{eng}] ({len(xs)}) p50 {pct(xs, 50):8.2f} ms p99 {pct(xs, 99):9.2f} ms"
+                     f" undec {undecided_inc.get(eng, 0)}")
+        line += f" | reuse {row['reuse_fraction']:.2f} | wrong 'no' {wrong}"
         out.append(row)
-        print(f"{name:5s} holes={n_holes} n={n_inst:3d} | one-shot p50 {row['oneshot_p50_ms']:8.2f} ms p99 "
-              f"{row['oneshot_p99_ms']:9.2f} ms undecided {undecided_one:3d} | incremental ({len(inc)} checks) p50 "
-              f"{row['incremental_p50_ms']:8.2f} ms p99 {row['incremental_p99_ms']:9.2f} ms undecided {undecided_inc:3d}"
-              f" | reuse {row['reuse_fraction']:.2f} | wrong 'no' {wrong}", flush=True)
+        print(line, flush=True)
 
 
 def main(argv=None):
@@ -133,8 +143,11 @@ def main(argv=None):
     ap.add_argument("--budget", type=int, default=2_000_000, help="work budget per one-shot check")
     ap.add_argument("--max-steps", type=int, default=30, help="incremental steps per instance")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--session-engines", default="fast,reference",
+                    help="comma list of session engines to time (fast: numba recompute; reference: Python with reuse)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "infill.json"))
     args = ap.parse_args(argv)
+    args.session_engines = [e for e in args.session_engines.split(",") if e]
     rnd = random.Random(args.seed)
     out = []
     meta = {}

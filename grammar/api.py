@@ -238,8 +238,11 @@ class Grammar:
                 return out
         return None  # only with >= 2 bounded holes whose minima cannot be met together by this search
 
-    def session(self, pieces, *, budget: int | None = None, seconds: float | None = None) -> "CompletabilitySession":
-        return CompletabilitySession(self, pieces, budget=budget, seconds=seconds)
+    def session(self, pieces, *, budget: int | None = None, seconds: float | None = None,
+                engine: str = "reference") -> "CompletabilitySession":
+        """Incremental checks. ``engine="reference"``: Python engine that keeps the chart left of
+        each change (reuse); ``engine="fast"``: every check recomputes with the numba kernel."""
+        return CompletabilitySession(self, pieces, budget=budget, seconds=seconds, engine=engine)
 
 
 def _run_engine(eng, limit, budget, seconds, t0):
@@ -316,7 +319,10 @@ class CompletabilitySession:
     re-seeded, everything after it is recomputed.
     """
 
-    def __init__(self, grammar: Grammar, pieces, *, budget=None, seconds=None):
+    def __init__(self, grammar: Grammar, pieces, *, budget=None, seconds=None, engine="reference"):
+        if engine not in ("reference", "fast"):
+            raise ValueError("engine must be 'reference' or 'fast'")
+        self.engine = engine
         self.g = grammar
         self.segs, self._all_str = _segments(pieces)
         self.pat = Pattern(self.segs)
@@ -332,7 +338,11 @@ class CompletabilitySession:
 
     def check(self) -> Completability:
         t0 = time.perf_counter()
-        r = _check(self.g, self.pat, self.engines, self.budget, self.seconds)
+        if self.engine == "fast":
+            r = _check_fast(self.g, self.pat, self.budget)
+            self._dirty_from = 0
+        else:
+            r = _check(self.g, self.pat, self.engines, self.budget, self.seconds)
         self.stats["checks"] += 1
         self.stats["reused_positions"] += self._dirty_from
         self.stats["recomputed_positions"] += self.pat.M - self._dirty_from
@@ -381,6 +391,8 @@ class CompletabilitySession:
         x, rebuild = info
         self.segs = segs
         self.pat = Pattern(segs)
+        if self.engine == "fast":
+            return self.check()
         if rebuild or x == 0:
             self.engines = {}
             self._dirty_from = 0
@@ -397,4 +409,6 @@ class CompletabilitySession:
         segs, info = self._new_segs(hole_index, text, side)
         if segs is None:
             return Completability(False, "text longer than the hole's remaining bound")
+        if self.engine == "fast":
+            return _check_fast(self.g, Pattern(segs), self.budget)
         return _check(self.g, Pattern(segs), None, self.budget, self.seconds)
