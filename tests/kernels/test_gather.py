@@ -39,3 +39,13 @@ def test_gather_units_into_preallocated_buffer(monkeypatch, mode):
     res = K.gather_units(st_, torch.tensor([5, 4, 3, 2, 1, 0]), torch.tensor([0, 2, 5]), out=out)
     assert res.data_ptr() == out.data_ptr()
     assert torch.equal(out, gather_units_ref(st_, torch.tensor([5, 4, 3, 2, 1, 0]), torch.tensor([0, 2, 5])))
+
+
+@pytest.mark.parametrize("mode", ["triton", "torch"])
+def test_gather_units_from_a_non_contiguous_store(monkeypatch, mode):
+    if mode == "triton":
+        pytest.importorskip("triton")
+    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+    st_ = torch.randn(5, 8, 3, 64).transpose(1, 2)  # [S, Hkv=3, block=8, D] with a head-major-free layout
+    idx = torch.tensor([4, 0, 0, 2])
+    assert torch.equal(K.gather_units(st_, None, idx), gather_units_ref(st_, None, idx))
