@@ -90,8 +90,7 @@ class LexerAutomaton:
             raise GrammarError("a lexer needs at least one terminal")
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
         for t, d in zip(self.terminals, dfas):
-            if d.is_empty():
-                raise GrammarError(f"terminal {t.name} matches no string", terminal=t.name)
+            # a terminal with an empty language is allowed (it never produces a lexeme)
             if d.accept[d.start]:
                 raise GrammarError(f"terminal {t.name} matches the empty string (zero-width terminals "
                                    f"are not allowed)", terminal=t.name)

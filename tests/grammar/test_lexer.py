@@ -266,3 +266,10 @@ def test_terminal_prefix_suffix_cached():
     assert p.fullmatch(b'"ab') and not p.fullmatch(b'a')
     s = L.suffix_dfa(1)
     assert s.fullmatch(b"bc") and s.fullmatch(b"") and not s.fullmatch(b"ab")
+
+
+def test_terminal_with_empty_language_is_harmless():
+    terms = [rx("NEVER", r"[^\s\S]"), rx("ID", "[a-z]+"), rx("WS", " +", ignored=True)]
+    L = LexerAutomaton(terms)
+    assert _names(L, b"ab c") == [("ab", ["ID"]), (" ", ["WS"]), ("c", ["ID"])]
+    assert all(0 not in lb for lb in L.labels)
