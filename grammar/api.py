@@ -255,7 +255,7 @@ def _run_engine(eng, limit, budget, seconds, t0):
 
 
 def _check_fast(g, pat, budget):
-    from .earley_nb import nfa_arrays_fast, run_fast
+    from .earley_nb import minimize_layered, nfa_arrays_fast, run_fast, subset_kernel
 
     t0 = time.perf_counter()
     hg = g.hole_graph
@@ -265,6 +265,11 @@ def _check_fast(g, pat, budget):
         costed = frozenset() if key is None else frozenset([key])
         limit = None if key is None else pat.bounds[key]
         arrays = nfa_arrays_fast(g.config_tables, pat, costed)
+        if not costed:
+            # all costs 0: determinise and merge language-equivalent states (a hole's ~100
+            # lookahead classes collapse to a few states), then parse the smaller automaton
+            d = subset_kernel(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], g.arrays.T)
+            arrays = minimize_layered(*d, g.arrays.T)
         c, w, hit = run_fast(g.arrays, arrays=arrays, limit=limit,
                              max_work=None if budget is None else budget - work)
         work += w

@@ -374,3 +374,177 @@ def nfa_arrays_fast(ct, pattern, costed=frozenset()):
         if pattern.hole_of[p] in costed:
             cst[p] = True
     return build_nfa_kernel(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class)
+
+
+@njit(cache=True)
+def _subset_hash(a):
+    h = np.int64(1469598103934665603)
+    for x in a:
+        h = (h ^ x) * np.int64(1099511628211)
+    return h
+
+
+@njit(cache=True)
+def subset_kernel(pos, final, e_off, e_term, e_dst, n_terms):
+    """Subset construction of the ε-free boundary NFA (costs must all be 0).
+
+    Returns (d_pos = min member position, d_final, d_off, d_term, d_dst) with edges sorted by
+    terminal; DFA state 0 = {start}."""
+    n = pos.shape[0]
+    s_off = [np.int64(0), np.int64(1)]
+    s_mem = [np.int64(0)]
+    table = Dict.empty(types.int64, types.int64)   # hash -> first subset id
+    chain = [np.int64(-1)]
+    table[_subset_hash(np.zeros(1, np.int64))] = 0
+    d_off = [np.int64(0)]
+    d_term = [np.int64(0)]; d_term.pop()
+    d_dst = [np.int64(0)]; d_dst.pop()
+    d_pos = [pos[0]]
+    d_final = [final[0] >= 0]
+    i = 0
+    while i < len(s_off) - 1:
+        lo, hi = s_off[i], s_off[i + 1]
+        cnt = 0
+        for k in range(lo, hi):
+            u = s_mem[k]
+            cnt += e_off[u + 1] - e_off[u]
+        keys = np.empty(cnt, np.int64)
+        c = 0
+        for k in range(lo, hi):
+            u = s_mem[k]
+            for e in range(e_off[u], e_off[u + 1]):
+                keys[c] = e_term[e] * n + e_dst[e]
+                c += 1
+        keys = np.unique(keys)
+        a = 0
+        while a < keys.shape[0]:
+            t = keys[a] // n
+            b = a
+            while b < keys.shape[0] and keys[b] // n == t:
+                b += 1
+            mem = keys[a:b] % n
+            h = _subset_hash(mem)
+            found = -1
+            if h in table:
+                j = table[h]
+                while j >= 0:
+                    jl, jh = s_off[j], s_off[j + 1]
+                    if jh - jl == mem.shape[0]:
+                        same = True
+                        for x in range(mem.shape[0]):
+                            if s_mem[jl + x] != mem[x]:
+                                same = False
+                                break
+                        if same:
+                            found = j
+                            break
+                    j = chain[j]
+            if found < 0:
+                found = len(s_off) - 1
+                chain.append(table[h] if h in table else np.int64(-1))
+                table[h] = found
+                mp = pos[mem[0]]
+                fin = False
+                for x in mem:
+                    s_mem.append(x)
+                    if pos[x] < mp:
+                        mp = pos[x]
+                    if final[x] >= 0:
+                        fin = True
+                s_off.append(np.int64(len(s_mem)))
+                d_pos.append(mp)
+                d_final.append(fin)
+            d_term.append(t)
+            d_dst.append(np.int64(found))
+            a = b
+        d_off.append(np.int64(len(d_term)))
+        i += 1
+    return (np.array(d_pos, np.int64), np.array(d_final, np.bool_), np.array(d_off, np.int64),
+            np.array(d_term, np.int64), np.array(d_dst, np.int64))
+
+
+_RNG_ROWS = np.random.default_rng(12345)
+
+
+def _row_classes(sig):
+    """Class id per row (equal rows ↔ equal ids): hash rows, then verify exactly; np.unique fallback."""
+    r = _RNG_ROWS.integers(1, 2**62, size=sig.shape[1], dtype=np.int64) | 1
+    with np.errstate(over="ignore"):
+        h = (sig * r).sum(1)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    if np.array_equal(sig, sig[first[inv]]):
+        return inv
+    _, inv = np.unique(sig, axis=0, return_inverse=True)
+    return np.asarray(inv).reshape(-1)
+
+
+def minimize_layered(d_pos, d_final, d_off, d_term, d_dst, n_terms):
+    """Merge language-equivalent DFA states, layer by layer (a layer = states with the same
+    minimum position; edges never go to a lower layer). Moore refinement inside each layer
+    (holes make a layer cyclic), exact comparison of rows; states of different layers are never
+    merged (sound, only less reduction). Returns the quotient automaton as NFA arrays."""
+    n = d_pos.shape[0]
+    cls = np.full(n, -1, np.int64)
+    n_cls = 0
+    order = np.argsort(-d_pos, kind="stable")
+    layers = np.split(order, np.flatnonzero(np.diff(d_pos[order])) + 1)
+    d_src = np.repeat(np.arange(n, dtype=np.int64), np.diff(d_off))
+    src_layer = d_pos[d_src]
+    e_order = np.argsort(-src_layer, kind="stable")
+    e_layers = np.split(e_order, np.flatnonzero(np.diff(src_layer[e_order])) + 1) if len(e_order) else []
+    e_by_pos = {int(src_layer[ee[0]]): ee for ee in e_layers}
+    local = np.full(n, -1, np.int64)
+    for layer in layers:
+        layer = np.sort(layer)
+        m = len(layer)
+        if m == 1:
+            cls[layer[0]] = n_cls
+            n_cls += 1
+            continue
+        local[layer] = np.arange(m)
+        ee = e_by_pos.get(int(d_pos[layer[0]]), np.zeros(0, np.int64))
+        used_terms = np.unique(d_term[ee])
+        rows_i = local[d_src[ee]]
+        cols_i = np.searchsorted(used_terms, d_term[ee])
+        dst = d_dst[ee]
+        tgt = np.full((m, len(used_terms)), -1, np.int64)
+        same = np.zeros((m, len(used_terms)), bool)
+        is_same = local[dst] >= 0
+        tgt[rows_i, cols_i] = np.where(is_same, local[dst], cls[dst])
+        same[rows_i, cols_i] = is_same
+        block = d_final[layer].astype(np.int64)
+        nb = len(np.unique(block))
+        while True:
+            rows = np.where(same, -block[np.maximum(tgt, 0)] - 2, tgt)
+            sig = np.concatenate([block[:, None], rows], 1)
+            new = _row_classes(sig)
+            nn = int(new.max()) + 1
+            block = new
+            if nn == nb:
+                break
+            nb = nn
+        cls[layer] = block + n_cls
+        n_cls += nb
+        local[layer] = -1
+    # quotient: one representative per class, start state's class renumbered to 0
+    perm = np.arange(n_cls)
+    c0 = cls[0]
+    perm[[0, c0]] = perm[[c0, 0]]      # an involution
+    ncls_of = perm[cls]
+    _, rep = np.unique(ncls_of, return_index=True)
+    is_rep = np.zeros(n, bool)
+    is_rep[rep] = True
+    em = is_rep[d_src]
+    src = ncls_of[d_src[em]]
+    terms = d_term[em]
+    dsts = ncls_of[d_dst[em]]
+    o = np.lexsort((terms, src))
+    src, terms, dsts = src[o], terms[o], dsts[o]
+    q_off = np.zeros(n_cls + 1, np.int64)
+    np.add.at(q_off, src + 1, 1)
+    q_off = np.cumsum(q_off)
+    q_pos = d_pos[rep]
+    q_final = np.where(d_final[rep], 0, -1).astype(np.int64)
+    return (q_pos.astype(np.int64), q_final, q_off.astype(np.int64), terms.astype(np.int64),
+            dsts.astype(np.int64), np.zeros(len(terms), np.int64))
