@@ -269,7 +269,7 @@ def _check_fast(g, pat, budget):
             # all costs 0: determinise and merge language-equivalent states (a hole's ~100
             # lookahead classes collapse to a few states), then parse the smaller automaton
             d = subset_kernel(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], g.arrays.T)
-            arrays = minimize_layered(*d, g.arrays.T)
+            arrays = minimize_layered(*d, g.arrays.T, hole_positions=pat.hole_pos)
         c, w, hit = run_fast(g.arrays, arrays=arrays, limit=limit,
                              max_work=None if budget is None else budget - work)
         work += w

@@ -479,31 +479,27 @@ def _row_classes(sig):
     return np.asarray(inv).reshape(-1)
 
 
-def minimize_layered(d_pos, d_final, d_off, d_term, d_dst, n_terms):
+def minimize_layered(d_pos, d_final, d_off, d_term, d_dst, n_terms, hole_positions=None):
     """Merge language-equivalent DFA states, layer by layer (a layer = states with the same
     minimum position; edges never go to a lower layer). Moore refinement inside each layer
     (holes make a layer cyclic), exact comparison of rows; states of different layers are never
-    merged (sound, only less reduction). Returns the quotient automaton as NFA arrays."""
+    merged (sound, only less reduction). With ``hole_positions`` only the layers at those
+    positions are refined (text layers hardly ever merge). Returns the quotient as NFA arrays."""
     n = d_pos.shape[0]
-    cls = np.full(n, -1, np.int64)
-    n_cls = 0
-    order = np.argsort(-d_pos, kind="stable")
-    layers = np.split(order, np.flatnonzero(np.diff(d_pos[order])) + 1)
+    cls = np.arange(n, dtype=np.int64) + n        # every state its own class to begin with
+    next_id = 2 * n
     d_src = np.repeat(np.arange(n, dtype=np.int64), np.diff(d_off))
-    src_layer = d_pos[d_src]
-    e_order = np.argsort(-src_layer, kind="stable")
-    e_layers = np.split(e_order, np.flatnonzero(np.diff(src_layer[e_order])) + 1) if len(e_order) else []
-    e_by_pos = {int(src_layer[ee[0]]): ee for ee in e_layers}
+    positions = np.unique(d_pos)
+    if hole_positions is not None:
+        positions = np.intersect1d(positions, np.asarray(list(hole_positions), np.int64))
     local = np.full(n, -1, np.int64)
-    for layer in layers:
-        layer = np.sort(layer)
+    for p in positions[::-1]:
+        layer = np.flatnonzero(d_pos == p)
         m = len(layer)
-        if m == 1:
-            cls[layer[0]] = n_cls
-            n_cls += 1
+        if m <= 1:
             continue
         local[layer] = np.arange(m)
-        ee = e_by_pos.get(int(d_pos[layer[0]]), np.zeros(0, np.int64))
+        ee = np.flatnonzero(d_pos[d_src] == p)
         used_terms = np.unique(d_term[ee])
         rows_i = local[d_src[ee]]
         cols_i = np.searchsorted(used_terms, d_term[ee])
@@ -524,9 +520,12 @@ def minimize_layered(d_pos, d_final, d_off, d_term, d_dst, n_terms):
             if nn == nb:
                 break
             nb = nn
-        cls[layer] = block + n_cls
-        n_cls += nb
+        cls[layer] = block + next_id
+        next_id += nb
         local[layer] = -1
+    _, cls = np.unique(cls, return_inverse=True)
+    cls = np.asarray(cls, np.int64).reshape(-1)
+    n_cls = int(cls.max()) + 1
     # quotient: one representative per class, start state's class renumbered to 0
     perm = np.arange(n_cls)
     c0 = cls[0]
