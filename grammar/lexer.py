@@ -38,7 +38,7 @@ import numpy as np
 
 from .automata import DEAD, ByteDFA, determinize_tables
 from .errors import GrammarError
-from .regex import regex_to_dfa
+from .regex import regex_to_dfa, uses_lazy_repeat
 
 __all__ = ["Terminal", "LexerAutomaton", "label_rule"]
 
@@ -88,7 +88,9 @@ class LexerAutomaton:
         self._derived: dict = {}
         if not self.terminals:
             raise GrammarError("a lexer needs at least one terminal")
+        # A terminal written with a lazy quantifier stops at its first possible end, as re.match (lark) does.
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
+        dfas = [d.shortest_match_dfa() if uses_lazy_repeat(t.pattern) else d for t, d in zip(self.terminals, dfas)]
         for t, d in zip(self.terminals, dfas):
             # a terminal with an empty language is allowed (it never produces a lexeme)
             if d.accept[d.start]:

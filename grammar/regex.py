@@ -543,3 +543,44 @@ def regex_to_dfa(pattern: str, *, name: str | None = None) -> ByteDFA:
             if f"terminal {name}" not in msg:
                 msg = f"{msg} in terminal {name}"
         raise GrammarError(msg, terminal=name) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def uses_lazy_repeat(pattern: str) -> bool:
+    """Whether ``pattern`` contains a lazy quantifier (``*? +? ?? {m,n}?``).
+
+    Such terminals (lark's common ``C_COMMENT`` ``/\\*(.|\\n)*?\\*/`` and ``ESCAPED_STRING`` are the usual ones) are
+    written to stop at the *first* closing delimiter, which is what ``re.match`` (and so lark's lexer) does; the
+    lexer gives them shortest-match semantics (see :class:`memgram.grammar.lexer.LexerAutomaton`).
+    """
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+        import re._constants as c
+    except ImportError:  # pragma: no cover
+        import sre_parse  # type: ignore
+        import sre_constants as c  # type: ignore
+
+    try:
+        tree = sre_parse.parse(pattern)
+    except Exception:
+        return False
+
+    def walk(items) -> bool:
+        for op, av in items:
+            if op == c.MIN_REPEAT:
+                return True
+            if op in (c.MAX_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+                if walk(av[2]):
+                    return True
+            elif op == c.SUBPATTERN:
+                if walk(av[-1]):
+                    return True
+            elif op == c.BRANCH:
+                if any(walk(b) for b in av[1]):
+                    return True
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                if walk(av[1]):
+                    return True
+        return False
+
+    return walk(tree.data if hasattr(tree, "data") else tree)

@@ -244,18 +244,20 @@ def test_cpp_like_terminal_set():
     assert "// done" not in texts and "/* c */" not in texts
 
 
-def test_lazy_quantifiers_do_not_shorten_lexemes():
-    """Documented semantics: a terminal's language is re.fullmatch of its pattern, and longest
-    match applies to every terminal. A lazy-tail pattern like lark's common C_COMMENT therefore
-    spans up to the *last* '*/' (lark's own lexer, using re.match, would stop at the first).
-    Grammars should write such terminals without a lazy tail (e.g. /\\*([^*]|\\*+[^*/])*\\*+/);
-    ByteDFA.shortest_match_dfa gives the re.match-like language when needed."""
+def test_lazy_quantifiers_stop_at_the_first_end():
+    """Documented semantics: a terminal whose pattern uses a lazy quantifier has shortest-match
+    semantics (no proper prefix of a lexeme is in its language), like re.match / lark's lexer for
+    the usual delimited forms such as lark's common C_COMMENT and ESCAPED_STRING; longest match
+    still decides between terminals."""
     lazy = [rx("C_COMMENT", r"/\*(.|\n)*?\*/"), rx("ID", "[a-z]+"), rx("WS", " +", ignored=True)]
     data = b"/* a */ b /* c */"
-    assert [(a, b) for a, b, _ in LexerAutomaton(lazy).lex(data)] == [(0, len(data))]
+    assert [data[a:b] for a, b, _ in LexerAutomaton(lazy).lex(data)] == [b"/* a */", b" ", b"b", b" ", b"/* c */"]
+    esc = [rx("STRING", r'".*?(?<!\\)(\\\\)*?"'), rx("COMMA", ","), rx("WS", " +", ignored=True)]
+    quoted = b'"a\\"b", "c"'
+    assert [quoted[a:b] for a, b, _ in LexerAutomaton(esc).lex(quoted)] == [b'"a\\"b"', b",", b" ", b'"c"']
     strict = [rx("C_COMMENT", r"/\*([^*]|\*+[^*/])*\*+/"), rx("ID", "[a-z]+"), rx("WS", " +", ignored=True)]
     assert [data[a:b] for a, b, _ in LexerAutomaton(strict).lex(data)] == [b"/* a */", b" ", b"b", b" ", b"/* c */"]
-    first = LexerAutomaton(lazy).terminal_dfas[0].shortest_match_dfa()
+    first = LexerAutomaton(lazy).terminal_dfas[0]
     assert first.equivalent(LexerAutomaton(strict).terminal_dfas[0])
 
 
