@@ -3,6 +3,7 @@
     python bench/kernels.py                 # CUDA if available, else the CPU comparison (< 2 min on 2 cores)
     python bench/kernels.py --device cpu    # force the CPU comparison
     python bench/kernels.py --out bench/out/kernels.json
+    python bench/kernels.py --threads 1 --out bench/out/kernels_1thread.json
 
 Ops and sizes (heads 32 query / 8 KV, head dim 128, a chunk of 512 queries):
 
@@ -180,7 +181,12 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "kernels.json"))
     ap.add_argument("--budget", type=float, default=None, help="seconds of timing per measurement")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (on an oversubscribed machine every parallel region waits ~a scheduler "
+                         "tick for its second thread; --threads 1 shows the per-op cost without that)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     budget = args.budget if args.budget is not None else (0.5 if device.type == "cuda" else 1.5)
     run(device, Path(args.out), budget)
