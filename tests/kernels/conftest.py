@@ -2,14 +2,17 @@
 
 ``triton.jit`` reads ``TRITON_INTERPRET`` when a kernel is *decorated*, i.e. when ``kernels/*/triton_impl.py`` is
 first imported; memgram imports those lazily (first Triton call), so setting the variable here, before any test
-runs, is early enough. ``setdefault`` keeps an explicit ``TRITON_INTERPRET=0`` (real GPU runs) intact.
+runs, is early enough. On a machine with CUDA the variable is left alone, so test_gpu.py runs the compiled
+kernels (the interpreter tests then skip, unless ``TRITON_INTERPRET=1`` is set explicitly); ``setdefault`` keeps
+an explicit value either way.
 """
 import os
 
-os.environ.setdefault("TRITON_INTERPRET", "1")
+import pytest
+import torch
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 try:
     import triton  # noqa: F401,E402
@@ -21,14 +24,28 @@ requires_triton = pytest.mark.skipif(not HAS_TRITON, reason="triton not installe
 gpu = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
+def _interpreting():
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
 @pytest.fixture
-def triton_mode(monkeypatch):
+def set_mode(monkeypatch):
+    """``set_mode("triton")`` forces the Triton kernels on the CPU test tensors (interpreter; skips the test when
+    triton is missing or the interpreter is off); ``set_mode("torch")`` forces the CPU paths."""
+    def _set(mode):
+        if mode == "triton":
+            if not HAS_TRITON:
+                pytest.skip("triton not installed")
+            if not _interpreting():
+                pytest.skip("Triton interpreter off (TRITON_INTERPRET=0): CPU tensors cannot run the kernels")
+        monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+    return _set
+
+
+@pytest.fixture
+def triton_mode(set_mode):
     """Force the Triton kernels (interpreted on CPU tensors)."""
-    if not HAS_TRITON:
-        pytest.skip("triton not installed")
-    if os.environ.get("TRITON_INTERPRET", "0") in ("", "0") and not torch.cuda.is_available():
-        pytest.skip("TRITON_INTERPRET=0 and no GPU")
-    monkeypatch.setenv("MEMGRAM_KERNELS", "triton")
+    set_mode("triton")
     yield
 
 

@@ -73,10 +73,8 @@ def test_segment_attention_cpu_path_matches_reference(torch_mode, prob):
 
 @settings(max_examples=25, **SETTINGS)
 @given(problems(), st.booleans(), st.sampled_from(["triton", "torch"]))
-def test_key_mass_matches_reference(monkeypatch, prob, use_qmask, mode):
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+def test_key_mass_matches_reference(set_mode, prob, use_qmask, mode):
+    set_mode(mode)
     q, k, v, scale, kw = prob
     B, _, lq, _ = q.shape
     _, lse = segment_attention_ref(q, k, v, scale, **kw)
@@ -92,12 +90,10 @@ def test_key_mass_matches_reference(monkeypatch, prob, use_qmask, mode):
 
 @pytest.mark.parametrize("mode", ["triton", "torch"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_two_segments_merge_equals_one_joint_softmax(monkeypatch, mode, dtype):
+def test_two_segments_merge_equals_one_joint_softmax(set_mode, mode, dtype):
     """Block memory's use: global segment (no mask) + local segment (causal, window) merged by LSE equals the
     reference over the concatenated keys with the same visibility."""
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+    set_mode(mode)
     gen = torch.Generator().manual_seed(0)
     B, hkv, g, D, lq, ng, nl, win = 1, 2, 3, 64, 20, 37, 50, 40
     q = torch.randn(B, hkv * g, lq, D, generator=gen).to(dtype)

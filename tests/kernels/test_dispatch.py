@@ -33,9 +33,8 @@ def test_forced_triton_on_cpu_without_interpreter_says_what_to_do(monkeypatch):
         K.unit_topk(torch.zeros(1, 4), torch.zeros(3, 1, 4), 1)
 
 
-def test_mixed_devices_raise_before_launch(monkeypatch):
-    pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", "triton")
+def test_mixed_devices_raise_before_launch(set_mode):
+    set_mode("triton")
     q = torch.zeros(1, 2, 3, 8)
     k = torch.zeros(1, 1, 4, 8, device="meta")
     with pytest.raises(ValueError, match="different devices"):

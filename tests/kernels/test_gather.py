@@ -13,10 +13,8 @@ SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck
 @given(st.integers(1, 9), st.integers(1, 3), st.sampled_from([1, 3, 16, 64]), st.sampled_from([64, 128, 40]),
        st.integers(0, 12), st.booleans(), st.sampled_from([torch.float32, torch.float16, torch.bfloat16]),
        st.sampled_from(["triton", "torch"]), st.integers(0, 2 ** 31 - 1))
-def test_gather_units_matches_reference(monkeypatch, S, hkv, blk, D, k, with_slots, dtype, mode, seed):
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+def test_gather_units_matches_reference(set_mode, S, hkv, blk, D, k, with_slots, dtype, mode, seed):
+    set_mode(mode)
     gen = torch.Generator().manual_seed(seed)
     kst = torch.randn(S, hkv, blk, D, generator=gen).to(dtype)
     vst = torch.randn(S, hkv, blk, D, generator=gen).to(dtype)
@@ -30,10 +28,8 @@ def test_gather_units_matches_reference(monkeypatch, S, hkv, blk, D, k, with_slo
 
 
 @pytest.mark.parametrize("mode", ["triton", "torch"])
-def test_gather_units_into_preallocated_buffer(monkeypatch, mode):
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+def test_gather_units_into_preallocated_buffer(set_mode, mode):
+    set_mode(mode)
     st_ = torch.randn(6, 2, 4, 64)
     out = torch.empty(2, 3 * 4, 64)
     res = K.gather_units(st_, torch.tensor([5, 4, 3, 2, 1, 0]), torch.tensor([0, 2, 5]), out=out)
@@ -42,10 +38,8 @@ def test_gather_units_into_preallocated_buffer(monkeypatch, mode):
 
 
 @pytest.mark.parametrize("mode", ["triton", "torch"])
-def test_gather_units_from_a_non_contiguous_store(monkeypatch, mode):
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+def test_gather_units_from_a_non_contiguous_store(set_mode, mode):
+    set_mode(mode)
     st_ = torch.randn(5, 8, 3, 64).transpose(1, 2)  # [S, Hkv=3, block=8, D] with a head-major-free layout
     idx = torch.tensor([4, 0, 0, 2])
     assert torch.equal(K.gather_units(st_, None, idx), gather_units_ref(st_, None, idx))

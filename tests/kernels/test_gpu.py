@@ -1,4 +1,6 @@
 """Compiled Triton kernels on a real GPU (skipped cleanly without CUDA)."""
+import os
+
 import pytest
 import torch
 
@@ -7,14 +9,19 @@ from memgram.kernels.attention.naive import key_mass_ref, segment_attention_ref
 from memgram.kernels.gather.naive import gather_units_ref
 from memgram.kernels.lookup.naive import unit_topk_ref
 
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+    # the kernels are compiled or interpreted once per process, when first imported: run these without it
+    pytest.mark.skipif(os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"),
+                       reason="TRITON_INTERPRET is set: GPU tests need the compiled kernels"),
+]
 TOL = {torch.float32: 2e-4, torch.float16: 1e-2, torch.bfloat16: 3e-2}
 
 
 @pytest.fixture(autouse=True)
 def _auto(monkeypatch):
     monkeypatch.setenv("MEMGRAM_KERNELS", "auto")
-    monkeypatch.setenv("TRITON_INTERPRET", "0")
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])

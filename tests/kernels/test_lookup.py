@@ -29,11 +29,9 @@ def lookups(draw, integer):
 
 @settings(max_examples=30, **SETTINGS)
 @given(lookups(integer=True), st.sampled_from(["triton", "torch"]))
-def test_unit_topk_exact_with_ties(monkeypatch, prob, mode):
+def test_unit_topk_exact_with_ties(set_mode, prob, mode):
     """Integer data: scores are exact, so the indices must equal the reference's, ties to the lower index."""
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+    set_mode(mode)
     qsum, reprs, k = prob
     got = K.unit_topk(qsum, reprs, k)
     ref = unit_topk_ref(qsum, reprs, k)
@@ -43,11 +41,9 @@ def test_unit_topk_exact_with_ties(monkeypatch, prob, mode):
 
 @settings(max_examples=20, **SETTINGS)
 @given(lookups(integer=False), st.sampled_from(["triton", "torch"]))
-def test_unit_topk_random_scores(monkeypatch, prob, mode):
+def test_unit_topk_random_scores(set_mode, prob, mode):
     """Float data: summation order may differ from the reference, so compare the chosen units' scores."""
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+    set_mode(mode)
     qsum, reprs, k = prob
     got = K.unit_topk(qsum, reprs, k)
     ref = unit_topk_ref(qsum, reprs, k)
@@ -57,10 +53,8 @@ def test_unit_topk_random_scores(monkeypatch, prob, mode):
 
 
 @pytest.mark.parametrize("mode", ["triton", "torch"])
-def test_unit_topk_all_equal_scores_keeps_index_order(monkeypatch, mode):
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+def test_unit_topk_all_equal_scores_keeps_index_order(set_mode, mode):
+    set_mode(mode)
     reprs = torch.ones(600, 2, 16)
     assert K.unit_topk(torch.ones(2, 16), reprs, 20).tolist() == list(range(20))
     reprs[[599, 300, 7], 0, 0] = 2.0  # three winners spread over tiles, then index order
@@ -68,10 +62,8 @@ def test_unit_topk_all_equal_scores_keeps_index_order(monkeypatch, mode):
 
 
 @pytest.mark.parametrize("mode", ["triton", "torch"])
-def test_unit_topk_fewer_units_than_k(monkeypatch, mode):
-    if mode == "triton":
-        pytest.importorskip("triton")
-    monkeypatch.setenv("MEMGRAM_KERNELS", mode)
+def test_unit_topk_fewer_units_than_k(set_mode, mode):
+    set_mode(mode)
     reprs = torch.randn(3, 1, 8)
     q = torch.randn(1, 8)
     assert K.unit_topk(q, reprs, 16).tolist() == unit_topk_ref(q, reprs, 16).tolist()
