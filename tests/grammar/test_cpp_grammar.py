@@ -8,6 +8,8 @@ Engines: lark Earley + basic lexer always; memgram's Grammar when memgram.gramma
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
 import zlib
 
 import lark
@@ -210,3 +212,19 @@ def test_lark_direct_predictions_equivalent():
     samples += VALID[:8] + INVALID[:8]
     for s in samples:
         assert fast.accepts(s) == slow.accepts(s), s[:200]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ (slow corpus validation)")
+def test_corpus_and_mutations_checked_by_gxx(tmp_path):
+    """Ground truth for the test data: g++ accepts every corpus file and rejects every mutation."""
+    def gxx_ok(text):
+        f = tmp_path / "t.cpp"
+        f.write_text(text)
+        return subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-w", str(f)],
+                              capture_output=True).returncode == 0
+
+    for name, src in CORPUS.items():
+        assert gxx_ok(src), name
+        for m in MUTANTS[name]:
+            assert not gxx_ok(m.text), (name, m.kind, m.at)
