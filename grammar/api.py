@@ -254,6 +254,9 @@ def _run_engine(eng, limit, budget, seconds, t0):
     return c, "", eng.work - w0
 
 
+_MINIMIZE_EDGES = 4000   # below this the parser is cheaper than determinising + minimising
+
+
 def _check_fast(g, pat, budget):
     from .earley_nb import minimize_layered, nfa_arrays_fast, run_fast, subset_kernel
 
@@ -265,7 +268,7 @@ def _check_fast(g, pat, budget):
         costed = frozenset() if key is None else frozenset([key])
         limit = None if key is None else pat.bounds[key]
         arrays = nfa_arrays_fast(g.config_tables, pat, costed)
-        if not costed:
+        if not costed and len(arrays[3]) > _MINIMIZE_EDGES:
             # all costs 0: determinise and merge language-equivalent states (a hole's ~100
             # lookahead classes collapse to a few states), then parse the smaller automaton
             d = subset_kernel(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], g.arrays.T)

@@ -245,15 +245,88 @@ def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None
 
 
 @njit(cache=True)
-def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class):
-    """The token-boundary NFA of :class:`.completion.LexNFA`, fully built, as arrays.
+def _walk(p0, c0, kind, costed, trans, end, lab, byte_class, M, NC, best):
+    """One-lexeme walks from byte-level state (p0, c0) (0-1 costs: bytes in costed holes).
+    Records into ``best``: key (lab+2) * ((M+1)*NC) + target node key -> min cost."""
+    ncls = trans.shape[1]
+    dist = Dict.empty(types.int64, types.int64)
+    heap = [(np.int64(0), p0, c0)]
+    dist[p0 * NC + c0] = 0
+    while len(heap) > 0:
+        d, p, c = heapq.heappop(heap)
+        if dist[p * NC + c] != d:
+            continue
+        if end[c] >= 0:
+            tk = p * NC + end[c]
+            bk = (lab[c] + 2) * ((M + 1) * NC) + tk
+            if bk not in best or best[bk] > d:
+                best[bk] = d
+        if p >= M:
+            continue
+        if kind[p] == -1:
+            w = np.int64(1) if costed[p] else np.int64(0)
+            for k in range(ncls):
+                c2 = trans[c, k]
+                if c2 >= 0:
+                    key = p * NC + c2
+                    if key not in dist or dist[key] > d + w:
+                        dist[key] = d + w
+                        heapq.heappush(heap, (d + w, p, c2))
+            key = (p + 1) * NC + c
+            if key not in dist or dist[key] > d:
+                dist[key] = d
+                heapq.heappush(heap, (d, p + 1, c))
+        else:
+            c2 = trans[c, byte_class[kind[p]]]
+            if c2 >= 0:
+                key = (p + 1) * NC + c2
+                if key not in dist or dist[key] > d:
+                    dist[key] = d
+                    heapq.heappush(heap, (d, p + 1, c2))
 
-    ``kind[p]``: byte or -1 (hole); ``costed[p]``: bytes read at hole p cost 1. Returns
-    (pos, final, e_off, e_term, e_dst, e_cost) with node 0 = start, edges ε-free and sorted by
-    (node, terminal)."""
-    M = kind.shape[0]
+
+@njit(cache=True)
+def hole_reach_kernel(trans, boundary):
+    """Per grammar: for each boundary configuration, the configurations reachable inside a hole
+    (any bytes, within one lexeme) with the fewest bytes. CSR (off, conf, dist)."""
     NC = trans.shape[0]
     ncls = trans.shape[1]
+    off = np.zeros(boundary.shape[0] + 1, np.int64)
+    confs = [np.int64(0)]; confs.pop()
+    dists = [np.int64(0)]; dists.pop()
+    seen = np.full(NC, -1, np.int64)
+    for i in range(boundary.shape[0]):
+        c0 = boundary[i]
+        q = [c0]
+        seen[c0] = i
+        dq = [np.int64(0)]
+        h = 0
+        while h < len(q):
+            c = q[h]
+            d = dq[h]
+            h += 1
+            confs.append(c)
+            dists.append(d)
+            for k in range(ncls):
+                c2 = trans[c, k]
+                if c2 >= 0 and seen[c2] != i:
+                    seen[c2] = i
+                    q.append(c2)
+                    dq.append(d + 1)
+        off[i + 1] = len(confs)
+    return off, np.array(confs, np.int64), np.array(dists, np.int64)
+
+
+@njit(cache=True)
+def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class, bidx, rc_off, rc_conf, rc_dist):
+    """The token-boundary NFA of :class:`.completion.LexNFA`, fully built, as arrays.
+
+    ``kind[p]``: byte or -1 (hole); ``costed[p]``: bytes read at hole p cost 1. Boundary nodes
+    inside a hole use the per-grammar reach table (``bidx``/``r_*``) and memoised exit walks.
+    Returns (pos, final, e_off, e_term, e_dst, e_cost) with node 0 = start, edges ε-free and
+    sorted by (node, terminal)."""
+    M = kind.shape[0]
+    NC = trans.shape[0]
     node_of = Dict.empty(types.int64, types.int64)
     node_p = [np.int64(0)]
     node_c = [np.int64(0)]
@@ -262,47 +335,46 @@ def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_cla
     r_lab = [np.int64(0)]; r_lab.pop()
     r_dst = [np.int64(0)]; r_dst.pop()
     r_cost = [np.int64(0)]; r_cost.pop()
+    memo = Dict.empty(types.int64, types.int64)      # p*NC + c -> index into memo_start
+    memo_start = [np.int64(0)]
+    memo_key = [np.int64(0)]; memo_key.pop()
+    memo_cost = [np.int64(0)]; memo_cost.pop()
     u = 0
     while u < len(node_p):
         p0 = node_p[u]
         c0 = node_c[u]
-        dist = Dict.empty(types.int64, types.int64)
-        best = Dict.empty(types.int64, types.int64)   # (lab+2, target key) -> cost
-        heap = [(np.int64(0), p0, c0)]
-        dist[p0 * NC + c0] = 0
-        while len(heap) > 0:
-            d, p, c = heapq.heappop(heap)
-            if dist[p * NC + c] != d:
-                continue
-            if end[c] >= 0:
-                tk = p * NC + end[c]
-                bk = (lab[c] + 2) * ((M + 1) * NC) + tk
-                if bk not in best or best[bk] > d:
-                    best[bk] = d
-            if p >= M:
-                continue
-            if kind[p] == -1:
-                w = np.int64(1) if costed[p] else np.int64(0)
-                for k in range(ncls):
-                    c2 = trans[c, k]
-                    if c2 >= 0:
-                        key = p * NC + c2
-                        if key not in dist or dist[key] > d + w:
-                            dist[key] = d + w
-                            heapq.heappush(heap, (d + w, p, c2))
-                key = (p + 1) * NC + c
-                if key not in dist or dist[key] > d:
-                    dist[key] = d
-                    heapq.heappush(heap, (d, p + 1, c))
-            else:
-                c2 = trans[c, byte_class[kind[p]]]
-                if c2 >= 0:
-                    key = (p + 1) * NC + c2
-                    if key not in dist or dist[key] > d:
-                        dist[key] = d
-                        heapq.heappush(heap, (d, p + 1, c2))
+        best = Dict.empty(types.int64, types.int64)
+        if p0 < M and kind[p0] == -1 and bidx[c0] >= 0:
+            w = np.int64(1) if costed[p0] else np.int64(0)
+            bi = bidx[c0]
+            for ri in range(rc_off[bi], rc_off[bi + 1]):
+                c = rc_conf[ri]
+                d = rc_dist[ri] * w
+                if end[c] >= 0:
+                    bk = (lab[c] + 2) * ((M + 1) * NC) + p0 * NC + end[c]
+                    if bk not in best or best[bk] > d:
+                        best[bk] = d
+                if c == c0:
+                    continue
+                mk = p0 * NC + c
+                if mk not in memo:
+                    tmp = Dict.empty(types.int64, types.int64)
+                    _walk(p0 + 1, c, kind, costed, trans, end, lab, byte_class, M, NC, tmp)
+                    for k2, d2 in tmp.items():
+                        memo_key.append(k2)
+                        memo_cost.append(d2)
+                    memo[mk] = len(memo_start) - 1
+                    memo_start.append(np.int64(len(memo_key)))
+                mi = memo[mk]
+                for x in range(memo_start[mi], memo_start[mi + 1]):
+                    bk = memo_key[x]
+                    nd = d + memo_cost[x]
+                    if bk not in best or best[bk] > nd:
+                        best[bk] = nd
+        else:
+            _walk(p0, c0, kind, costed, trans, end, lab, byte_class, M, NC, best)
         if p0 < M and kind[p0] == -1:
-            bk = 0 * ((M + 1) * NC) + (p0 + 1) * NC + c0
+            bk = (p0 + 1) * NC + c0        # label -2 (ε): leave the hole
             best[bk] = 0
         for bk, d in best.items():
             lb = bk // ((M + 1) * NC) - 2
@@ -373,7 +445,14 @@ def nfa_arrays_fast(ct, pattern, costed=frozenset()):
     for p in pattern.hole_pos:
         if pattern.hole_of[p] in costed:
             cst[p] = True
-    return build_nfa_kernel(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class)
+    if getattr(ct, "reach", None) is None:
+        boundary = np.unique(np.concatenate([[0], ct.end[ct.end >= 0]])).astype(np.int64)
+        bidx = np.full(ct.trans.shape[0], -1, np.int64)
+        bidx[boundary] = np.arange(len(boundary))
+        ct.reach = (bidx,) + tuple(hole_reach_kernel(ct.trans, boundary))
+    bidx, r_off, r_conf, r_dist = ct.reach
+    return build_nfa_kernel(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class,
+                            bidx, r_off, r_conf, r_dist)
 
 
 @njit(cache=True)
