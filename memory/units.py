@@ -5,6 +5,8 @@ from collections import OrderedDict
 
 import torch
 
+from .. import kernels
+
 
 class UnitStore:
     """Memory units of one layer and one sequence.
@@ -91,9 +93,7 @@ class UnitStore:
                 self._slot_of[u] = s
             slots.append(s)
         sl = torch.tensor(slots, dtype=torch.long, device=self.device)
-        k = self._slot_k.index_select(0, sl).transpose(0, 1).reshape(self.h, -1, self.d)
-        v = self._slot_v.index_select(0, sl).transpose(0, 1).reshape(self.h, -1, self.d)
-        return k, v
+        return kernels.gather_units((self._slot_k, self._slot_v), None, sl)
 
     @property
     def resident_units(self) -> list[int]:
