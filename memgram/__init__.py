@@ -18,6 +18,11 @@ _EXPORTS = {
     "Hole": "memgram.grammar",
     "GrammarError": "memgram.grammar",
     "UnsupportedSchemaError": "memgram.grammar",
+    "GrammarLogitsProcessor": "memgram.runtime.constrained",
+    "generate_json": "memgram.runtime.constrained",
+    "generate_code": "memgram.runtime.constrained",
+    "infill": "memgram.runtime.constrained",
+    "diffusion_generate": "memgram.runtime.diffusion",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -95,6 +95,9 @@ def cmd_passkey(args) -> int:
     return 0
 
 
+EXTRA_COMMAND_MODULES = ("cli_grammar", "cli_eval", "cli_diffusion")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="memgram", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -116,6 +119,13 @@ def main(argv=None) -> int:
     k.add_argument("--plot", default=None)
     _add_memory_args(k)
     k.set_defaults(fn=cmd_passkey)
+    # Subcommands of the other features live beside this module: each exposes add_commands(subparsers).
+    import importlib
+    import importlib.util
+
+    for name in EXTRA_COMMAND_MODULES:
+        if importlib.util.find_spec(f"{__package__}.{name}") is not None:
+            importlib.import_module(f"{__package__}.{name}").add_commands(sub)
     args = p.parse_args(argv)
     return args.fn(args)
 
