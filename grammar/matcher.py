@@ -1,0 +1,477 @@
+"""Token masks for autoregressive decoding: an incremental matcher over a vocabulary.
+
+State of a :class:`Matcher` = a small set of *branches* ``(c, N)``: ``c`` a lexer configuration
+of :class:`~memgram.grammar.completion.ConfigTables` (the union-DFA state of the lexeme being read
+plus the maximal-munch lookahead constraint of the earlier lexemes) and ``N`` an Earley chart node
+(persistent: items point to the nodes of their origins, so branches and rollbacks share the chart).
+Several branches exist only while the segmentation of the prefix into lexemes is still open.
+
+Mask of one branch (``A`` = the terminals the parser accepts next, plus "ignored lexeme"):
+
+* ``reach[c]`` = the terminals the lexeme in progress can still end as (per grammar, fixpoint over
+  the configuration automaton). A token whose bytes stay inside the current lexeme is allowed iff
+  ``reach[c'] ∩ A ≠ ∅`` for the configuration ``c'`` after its bytes: this depends only on
+  ``(c, A)``, so one walk of the vocabulary byte trie (numba, :func:`_walk`) per ``(c, A)`` is
+  cached per (grammar, tokenizer).
+* Tokens that end a lexeme inside their bytes are found by the same walk as *events* (trie node,
+  accepting configuration). The parser is stepped once per distinct configuration (= label set),
+  and the subtrees of the event nodes are walked from the boundary configuration with the new
+  ``A``; those walks are cached by the chain of keys, so the parser is touched only for the few
+  label sets that occur inside tokens.
+
+Semantics (see tests/grammar/test_matcher.py, which checks it against ``Grammar.completable``):
+a token is allowed iff ``prefix + token`` can still end as a sequence of lexemes the parser
+accepts, with the last lexeme completable to an acceptable terminal; EOS iff ``prefix`` is a full
+word. This equals ``completable(prefix + token + HOLE)`` whenever any grammatical terminal sequence
+can be written out as bytes that lex back to it (true for grammars that ignore whitespace between
+lexemes, such as the shipped JSON and C++ grammars and JSON-schema grammars).
+
+>>> from memgram.grammar import Grammar
+>>> from memgram.grammar.vocab import TokenTable
+>>> g = Grammar.from_lark('start: "a"+ "b"')
+>>> m = compile_matcher(g, TokenTable([b"a", b"ab", b"b", b"ba", b""], special=[0, 0, 0, 0, 1], eos_ids=[4]))
+>>> list(TokenTable.mask_to_ids(m.mask()))
+[0, 1]
+>>> m.advance(1), m.is_accepting(), list(TokenTable.mask_to_ids(m.mask()))
+(True, True, [4])
+"""
+from __future__ import annotations
+
+import weakref
+
+import numba as nb
+import numpy as np
+
+from .vocab import TokenTable
+
+__all__ = ["compile_matcher", "Matcher", "GrammarIndex", "ReferenceMatcher"]
+
+
+# ----------------------------------------------------------------------------- Earley chart nodes
+class PNode:
+    """One Earley item set, persistent. ``by_next[sym]`` lists the items ``(rule, dot, origin)``
+    waiting for ``sym``; ``akey`` the acceptable terminals (+ the "ignored" bit) as an int."""
+
+    __slots__ = ("by_next", "akey", "accepts", "memo", "__weakref__")
+
+
+class Parser:
+    """Earley recognizer over terminal label sets (Aycock–Horspool for nullable symbols)."""
+
+    def __init__(self, cfg, labels):
+        self.T = cfg.n_terminals
+        self.lhs = [l for l, _ in cfg.rules]
+        self.rhs = [tuple(r) for _, r in cfg.rules]
+        self.by_lhs = {k: tuple(v) for k, v in cfg.rules_by_lhs.items()}
+        self.nullable = frozenset(cfg.nullable)
+        self.labels = [tuple(x) for x in labels]
+        self.ign_bit = 1 << self.T
+        self.root = self._build([(0, 0, None)])
+
+    def _build(self, kernel):
+        node = PNode()
+        by_next: dict = {}
+        items = set()
+        T, lhs_of, rhs_of, by_lhs, nullable = self.T, self.lhs, self.rhs, self.by_lhs, self.nullable
+        work = [(r, d, node if o is None else o) for r, d, o in kernel]
+        predicted = set()
+        accepts = False
+        while work:
+            it = work.pop()
+            if it in items:
+                continue
+            items.add(it)
+            r, d, o = it
+            rhs = rhs_of[r]
+            if d == len(rhs):
+                if r == 0:
+                    accepts = True
+                if o is node:
+                    continue  # ε-completion: covered by the nullable advance at prediction
+                for r2, d2, o2 in o.by_next.get(lhs_of[r], ()):
+                    work.append((r2, d2 + 1, o2))
+                continue
+            s = rhs[d]
+            lst = by_next.get(s)
+            if lst is None:
+                by_next[s] = [it]
+            else:
+                lst.append(it)
+            if s >= T:
+                if s not in predicted:
+                    predicted.add(s)
+                    for r2 in by_lhs.get(s, ()):
+                        work.append((r2, 0, node))
+                if s in nullable:
+                    work.append((r, d + 1, o))
+        node.by_next = by_next
+        node.accepts = accepts
+        ak = self.ign_bit
+        for s in by_next:
+            if s < T:
+                ak |= 1 << s
+        node.akey = ak
+        node.memo = {}
+        return node
+
+    def scan(self, node, q):
+        """The node after a lexeme with label set ``labels[q]``; None if no label fits."""
+        memo = node.memo
+        if q in memo:
+            return memo[q]
+        kernel = []
+        for t in self.labels[q]:
+            for r, d, o in node.by_next.get(t, ()):
+                kernel.append((r, d + 1, o))
+        out = self._build(kernel) if kernel else None
+        memo[q] = out
+        return out
+
+
+# ----------------------------------------------------------------------------- numba trie walk
+@nb.njit(cache=True, nogil=True)
+def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, stk,
+          mask, ev_node, ev_cfg):
+    """Walk the trie subtrees below ``starts`` (-1 = root) from configuration ``start_cfg``.
+
+    Marks in ``mask`` (uint32 words) the tokens whose last configuration ``c`` has ``ok[c]``;
+    records (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has
+    children). Returns the number of events."""
+    n_ev = 0
+    n_nodes = tbyte.shape[0]
+    for s in starts:
+        if s < 0:
+            lo = 0
+            hi = n_nodes
+            d0 = 0
+        else:
+            lo = s + 1
+            hi = tend[s]
+            d0 = tdepth[s]
+        stk[d0] = start_cfg
+        i = lo
+        while i < hi:
+            d = tdepth[i]
+            c = trans[stk[d - 1], bcls[tbyte[i]]]
+            if c < 0 or not ok[c]:
+                i = tend[i]
+                continue
+            stk[d] = c
+            for j in range(tok_off[i], tok_off[i + 1]):
+                t = tok_ids[j]
+                mask[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            if useful[c] and tend[i] > i + 1:
+                ev_node[n_ev] = i
+                ev_cfg[n_ev] = c
+                n_ev += 1
+            i += 1
+    return n_ev
+
+
+@nb.njit(cache=True, nogil=True)
+def _or_into(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] |= src[i]
+
+
+# ----------------------------------------------------------------------------- per (grammar, tokenizer)
+class GrammarIndex:
+    """Everything computed once per (grammar, token table): configuration tables, ``reach``,
+    the parser, and the caches of trie walks (shared by all matchers of this pair)."""
+
+    MAX_PIECES = 50_000
+
+    def __init__(self, grammar, table: TokenTable):
+        self.grammar = grammar
+        self.table = table
+        ct = grammar.config_tables
+        hg = grammar.hole_graph
+        self.ct = ct
+        self.trans = np.ascontiguousarray(ct.trans, np.int64)
+        self.end = np.ascontiguousarray(ct.end, np.int64)
+        self.lab = np.ascontiguousarray(ct.lab, np.int64)
+        self.bcls = np.ascontiguousarray(ct.byte_class, np.int64)
+        n = self.trans.shape[0]
+        self.n_configs = n
+        T = grammar.cfg.n_terminals
+        self.T = T
+        self.W = (T + 1 + 63) // 64
+        fresh = np.zeros(n, bool)
+        for (q, _S), i in ct.ids.items():
+            if q == hg.FRESH:
+                fresh[i] = True
+        self.fresh = fresh
+        # own label bits (terminals + bit T for ignored) of accepting configurations
+        labels = hg.labels
+        own = np.zeros((n, self.W), np.uint64)
+        for c in range(n):
+            q = int(self.lab[c])
+            if q == -2:
+                own[c, T // 64] |= np.uint64(1) << np.uint64(T % 64)
+            elif q >= 0:
+                for t in labels[q]:
+                    own[c, t // 64] |= np.uint64(1) << np.uint64(t % 64)
+        self.own = own
+        reach = own.copy()
+        tr = self.trans
+        valid = tr >= 0
+        safe = np.where(valid, tr, 0)
+        while True:
+            succ = reach[safe]                       # [n, k, W]
+            succ[~valid] = 0
+            new = reach | np.bitwise_or.reduce(succ, axis=1) if succ.shape[1] else reach
+            if np.array_equal(new, reach):
+                break
+            reach = new
+        self.reach = reach
+        self.parser = Parser(grammar.cfg, labels)
+        trie = table.trie
+        self.trie = trie
+        self.stk = np.zeros(trie.max_depth + 2, np.int64)
+        self.ev_node = np.zeros(max(1, trie.n_nodes), np.int64)
+        self.ev_cfg = np.zeros(max(1, trie.n_nodes), np.int64)
+        self._akeys: dict = {}
+        self._pieces: dict = {}
+        self.root_starts = np.array([-1], np.int64)
+        self.stats = {"walks": 0, "piece_hits": 0}
+
+    def tables_for(self, akey):
+        """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
+        r = self._akeys.get(akey)
+        if r is None:
+            words = np.array([(akey >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(self.W)], np.uint64)
+            ok = ((self.reach & words) != 0).any(1)
+            useful = (self.end >= 0) & ((self.own & words) != 0).any(1)
+            r = self._akeys[akey] = (ok, useful)
+        return r
+
+    def piece(self, key, starts, start_cfg, akey):
+        """Cached walk: (uint32 mask, [(config, event nodes)])."""
+        p = self._pieces.get(key)
+        if p is not None:
+            self.stats["piece_hits"] += 1
+            return p
+        ok, useful = self.tables_for(akey)
+        mask = np.zeros(self.table.n_words, np.uint32)
+        t = self.trie
+        n_ev = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
+                     t.tok_ids, self.stk, mask, self.ev_node, self.ev_cfg)
+        self.stats["walks"] += 1
+        groups = []
+        if n_ev:
+            cfgs = self.ev_cfg[:n_ev]
+            nodes = self.ev_node[:n_ev]
+            order = np.argsort(cfgs, kind="stable")
+            cs = cfgs[order]
+            ns = nodes[order]
+            cut = np.flatnonzero(np.diff(cs)) + 1
+            for a, b in zip(np.r_[0, cut], np.r_[cut, len(cs)]):
+                groups.append((int(cs[a]), np.ascontiguousarray(ns[a:b])))
+        nz = np.flatnonzero(mask)
+        p = (mask, groups, nz if len(nz) * 8 < len(mask) else None)
+        if len(self._pieces) >= self.MAX_PIECES:
+            self._pieces.clear()
+        self._pieces[key] = p
+        return p
+
+    def step_node(self, node, c):
+        """Parser node after ending the lexeme in accepting configuration c (ignored: unchanged)."""
+        q = int(self.lab[c])
+        if q == -2:
+            return node
+        return self.parser.scan(node, q)
+
+    def collect(self, key, node, starts, start_cfg, out):
+        """OR into ``out`` the allowed tokens of this walk and of its events, recursively."""
+        mask, groups, nz = self.piece(key, starts, start_cfg, node.akey)
+        if nz is None:
+            _or_into(out, mask)
+        elif len(nz):
+            out[nz] |= mask[nz]
+        for c, nodes in groups:
+            n2 = self.step_node(node, c)
+            if n2 is None:
+                continue
+            self.collect((key, c, n2.akey), n2, nodes, int(self.end[c]), out)
+
+
+_INDEX_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
+    per = _INDEX_CACHE.get(grammar)
+    if per is None:
+        per = _INDEX_CACHE[grammar] = {}
+    idx = per.get(table.key)
+    if idx is None:
+        idx = per[table.key] = GrammarIndex(grammar, table)
+    return idx
+
+
+# ----------------------------------------------------------------------------- the matcher
+class Matcher:
+    """Incremental token matcher for one sequence (cheap; the index is shared).
+
+    ``mask(out=None)`` fills an int32 bitmask over the logits width; ``advance(id)`` → bool
+    (False leaves the state unchanged); ``is_accepting()``; ``rollback(n)``; ``forced_tokens()``;
+    ``copy()``; ``reset()``."""
+
+    def __init__(self, index: GrammarIndex):
+        self.index = index
+        self.table = index.table
+        self._hist = [((0, index.parser.root),)]
+        self._eos = np.asarray(self.table.eos_ids, np.int64)
+
+    # -- state
+    @property
+    def branches(self):
+        return self._hist[-1]
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens advanced so far (EOS excluded)."""
+        return len(self._hist) - 1
+
+    def copy(self) -> "Matcher":
+        m = Matcher.__new__(Matcher)
+        m.index, m.table, m._eos = self.index, self.table, self._eos
+        m._hist = list(self._hist)
+        return m
+
+    def reset(self):
+        del self._hist[1:]
+
+    def rollback(self, n: int = 1):
+        if n < 0 or n > len(self._hist) - 1:
+            raise ValueError(f"cannot roll back {n} tokens (have {len(self._hist) - 1})")
+        if n:
+            del self._hist[-n:]
+
+    def is_accepting(self) -> bool:
+        ix = self.index
+        for c, node in self.branches:
+            if ix.fresh[c]:
+                if node.accepts:
+                    return True
+            elif ix.end[c] >= 0:
+                n2 = ix.step_node(node, c)
+                if n2 is not None and n2.accepts:
+                    return True
+        return False
+
+    def is_dead(self) -> bool:
+        return not self.branches
+
+    # -- stepping
+    def _step_bytes(self, branches, data: bytes):
+        ix = self.index
+        trans, end, bcls = ix.trans, ix.end, ix.bcls
+        for b in data:
+            k = bcls[b]
+            nxt = {}
+            for c, node in branches:
+                c2 = int(trans[c, k])
+                if c2 >= 0 and ix.tables_for(node.akey)[0][c2]:
+                    nxt[(c2, id(node))] = (c2, node)
+                if end[c] >= 0:
+                    n2 = ix.step_node(node, c)
+                    if n2 is not None:
+                        c3 = int(trans[end[c], k])
+                        if c3 >= 0 and ix.tables_for(n2.akey)[0][c3]:
+                            nxt[(c3, id(n2))] = (c3, n2)
+            branches = tuple(nxt.values())
+            if not branches:
+                return ()
+        return branches
+
+    def advance(self, token_id: int) -> bool:
+        """Consume a token; False (state unchanged) if it is not allowed. EOS is accepted iff
+        the output is a full word (the state does not change)."""
+        token_id = int(token_id)
+        if token_id in self._eos:
+            return self.is_accepting()
+        if token_id < 0 or token_id >= len(self.table) or self.table.special[token_id]:
+            return False
+        data = self.table.token_bytes[token_id]
+        if not data:
+            return False
+        nb_ = self._step_bytes(self.branches, data)
+        if not nb_:
+            return False
+        self._hist.append(nb_)
+        return True
+
+    def advance_bytes(self, data: bytes) -> bool:
+        nb_ = self._step_bytes(self.branches, bytes(data))
+        if not nb_:
+            return False
+        self._hist.append(nb_)
+        return True
+
+    def mask(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Fill ``out`` (int32 [n_words], zeroed here) with the allowed tokens; returns it."""
+        ix = self.index
+        if out is None:
+            out = np.zeros(self.table.n_words, np.int32)
+        u = out.view(np.uint32)
+        u[:] = 0
+        for c, node in self.branches:
+            ix.collect(("r", c, node.akey), node, ix.root_starts, c, u)
+            if ix.end[c] >= 0:  # the lexeme in progress may also end before the next token
+                n2 = ix.step_node(node, c)
+                if n2 is not None:
+                    e = int(ix.end[c])
+                    ix.collect(("r", e, n2.akey), n2, ix.root_starts, e, u)
+        if len(self._eos) and self.is_accepting():
+            for e in self._eos.tolist():
+                u[e >> 5] |= np.uint32(1) << np.uint32(e & 31)
+        return out
+
+    def allowed_ids(self) -> np.ndarray:
+        return TokenTable.mask_to_ids(self.mask())
+
+    def forced_tokens(self, limit: int = 64) -> list[int]:
+        """Tokens the grammar forces next (each the only allowed token, EOS not allowed), in order."""
+        m = self.copy()
+        out = []
+        while len(out) < limit:
+            if m.is_accepting():
+                break
+            ids = m.allowed_ids()
+            if len(ids) != 1:
+                break
+            out.append(int(ids[0]))
+            m.advance(int(ids[0]))
+        return out
+
+
+def compile_matcher(grammar, tokenizer_or_table, model=None) -> Matcher:
+    """``Grammar.matcher(tok)``: a fresh matcher. Accepts a :class:`TokenTable` or a Hugging Face
+    tokenizer (converted by ``memgram.runtime.vocab.token_table``; ``model`` adds its EOS ids and
+    logits width). The per-(grammar, tokenizer) index is cached."""
+    table = tokenizer_or_table
+    if not isinstance(table, TokenTable):
+        from memgram.runtime.vocab import token_table  # only reached with a HF tokenizer
+
+        table = token_table(tokenizer_or_table, model)
+    return Matcher(grammar_index(grammar, table))
+
+
+# ----------------------------------------------------------------------------- slow reference
+class ReferenceMatcher:
+    """Specification by brute force: token allowed iff ``completable(prefix + bytes + HOLE)``;
+    EOS iff ``accepts(prefix)``. For tests on sampled tokens only (each check is a full parse)."""
+
+    def __init__(self, grammar, table: TokenTable, prefix: bytes = b""):
+        self.grammar = grammar
+        self.table = table
+        self.prefix = bytes(prefix)
+
+    def allowed(self, token_id: int) -> bool:
+        from .api import HOLE
+
+        if int(token_id) in set(self.table.eos_ids.tolist()):
+            return bool(self.grammar.completable([self.prefix]))
+        if self.table.special[token_id] or not self.table.token_bytes[token_id]:
+            return False
+        return bool(self.grammar.completable([self.prefix + self.table.token_bytes[token_id], HOLE]))

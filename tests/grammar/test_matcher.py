@@ -1,0 +1,245 @@
+"""Token matcher vs the specification ``completable(prefix + token + HOLE)`` (differential tests).
+
+Random walks through the JSON and C++ grammars (following a real document for a while, then
+random allowed tokens); at sampled steps, a sample of tokens (allowed and refused ones) is
+checked with the slow :class:`ReferenceMatcher`. Tokenizers: the embedded model's byte-level BPE
+vocabulary (tokenizer files only, no model) and a SentencePiece-style vocabulary built here."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memgram.grammar import HOLE, Grammar
+from memgram.grammar.matcher import ReferenceMatcher, compile_matcher
+from memgram.grammar.vocab import TokenTable
+
+CORPUS = Path(__file__).parent / "cpp_corpus"
+
+JSON_DOCS = [
+    b'{"name": "Ada", "age": 36, "tags": ["x", "y\\n"], "ok": true, "pi": -3.25e2, "n": null}',
+    b'[1, {"a": {"b": []}}, "\\u00e9t\xc3\xa9", false, 0.5]',
+]
+
+
+@pytest.fixture(scope="module")
+def bpe_table():
+    from memgram.runtime.model import cache_dir, default_gguf_path
+    from memgram.runtime.vocab import token_table
+
+    target = cache_dir() / "models" / default_gguf_path().stem
+    if (target / ".complete").exists():
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(target))
+    else:  # first use on this machine: prepare the embedded model
+        import memgram
+
+        tok = memgram.load_default_model(verbose=False)[1]
+    return token_table(tok), tok
+
+
+def sentencepiece_table():
+    """A SentencePiece-style vocabulary: byte fallback pieces, ▁-prefixed words, punctuation runs."""
+    from memgram.runtime.vocab import table_from_pieces
+
+    pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    words = ["int", "return", "for", "if", "else", "while", "void", "main", "x", "y", "i", "n", "true", "false",
+             "null", "name", "a", "b", "std", "vector", "size", "0", "1", "2", "10", "3.", "5e", "e-"]
+    punct = ["{", "}", "(", ")", "[", "]", ";", ",", ":", "\"", "\":", "\",", "{\"", "\"}", "();", "){", "++",
+             "+=", "==", "<", "<=", "=", "+", "-", "*", "/", "//", "/*", "*/", "::", "->", "\\", "\\n", "\\\"",
+             "'", "#", ".", "\n", "\n\n", "  ", "    ", "\t"]
+    for w in words + punct:
+        pieces.append(w)
+        pieces.append("\u2581" + w)
+    pieces += ["\u2581", "\u2581\u2581", "é", "\u2581é"]
+    return table_from_pieces(pieces, style="sentencepiece", special_ids=[0, 1, 2], eos_ids=[2],
+                             logits_width=len(pieces) + 13)
+
+
+def greedy_tokenize(table: TokenTable, data: bytes) -> list[int]:
+    """Longest-piece tokenization (for following a document with a table without a tokenizer)."""
+    by = {}
+    for i, b in enumerate(table.token_bytes):
+        if b and not table.special[i] and i not in set(table.eos_ids.tolist()):
+            by.setdefault(b, i)
+    out, i = [], 0
+    L = max(len(b) for b in by)
+    while i < len(data):
+        for k in range(min(L, len(data) - i), 0, -1):
+            t = by.get(data[i:i + k])
+            if t is not None:
+                out.append(t)
+                i += k
+                break
+        else:
+            raise ValueError("untokenizable")
+    return out
+
+
+def check_walk(g, table, doc_ids, rng, *, follow, random_steps, check_every, n_sample, budget_checks):
+    m = compile_matcher(g, table)
+    prefix = b""
+    eos = set(table.eos_ids.tolist())
+    steps = [("doc", t) for t in doc_ids[:follow]] + [("rand", None)] * random_steps
+    n_checked = 0
+    mask_buf = np.zeros(table.n_words, np.int32)
+    for k, (kind, tid) in enumerate(steps):
+        m.mask(mask_buf)
+        allowed = set(TokenTable.mask_to_ids(mask_buf).tolist())
+        assert all(i < table.logits_width for i in allowed)
+        assert all(not table.special[i] or i in eos for i in allowed if i < len(table))
+        if k % check_every == 0 and n_checked < budget_checks:
+            ref = ReferenceMatcher(g, table, prefix)
+            al = sorted(allowed - eos)
+            cand = rng.sample(al, min(len(al), n_sample // 2))
+            cand += rng.sample(range(len(table)), n_sample - len(cand))
+            cand += sorted(eos)
+            for t in cand:
+                exp = ref.allowed(t)
+                assert (t in allowed) == exp, (prefix, table.token_bytes[t], t in allowed, exp)
+                n_checked += 1
+            # EOS iff a full word
+            assert m.is_accepting() == bool(g.accepts(prefix)), prefix
+        if kind == "doc":
+            assert tid in allowed, (prefix, table.token_bytes[tid])
+        else:
+            choices = sorted(allowed - eos)
+            if not choices:
+                break
+            tid = rng.choice(choices)
+        assert m.advance(tid)
+        prefix += table.token_bytes[tid]
+    # rollback returns to an earlier state with the same mask
+    if m.n_tokens >= 2:
+        c = m.copy()
+        before = c.mask().copy()
+        last = None
+        m.rollback(1)
+        again = m.mask().copy()
+        c2 = m.copy()
+        for t in TokenTable.mask_to_ids(again):
+            if t not in eos and c2.advance(int(t)):
+                last = t
+                break
+        assert last is not None
+        assert np.array_equal(c.mask(), before)
+    return n_checked
+
+
+@pytest.mark.parametrize("doc", range(len(JSON_DOCS)))
+def test_json_bpe_differential(bpe_table, doc):
+    table, tok = bpe_table
+    g = Grammar.builtin("json")
+    ids = tok.encode(JSON_DOCS[doc].decode("utf-8"))
+    rng = random.Random(doc)
+    n = check_walk(g, table, ids, rng, follow=len(ids), random_steps=12, check_every=2, n_sample=24,
+                   budget_checks=700)
+    assert n > 100
+
+
+def test_json_sentencepiece_differential():
+    table = sentencepiece_table()
+    g = Grammar.builtin("json")
+    for d, doc in enumerate(JSON_DOCS):
+        ids = greedy_tokenize(table, doc)
+        check_walk(g, table, ids, random.Random(10 + d), follow=len(ids), random_steps=10, check_every=1,
+                   n_sample=20, budget_checks=600)
+
+
+def test_json_schema_bpe_differential(bpe_table):
+    table, tok = bpe_table
+    schema = {"type": "object", "properties": {"id": {"type": "integer", "minimum": 0},
+                                                 "kind": {"enum": ["a", "bb"]},
+                                                 "xs": {"type": "array", "items": {"type": "number"}}},
+              "required": ["id", "kind"], "additionalProperties": False}
+    g = Grammar.from_json_schema(schema)
+    doc = '{"id": 12, "kind": "bb", "xs": [1.5, -2]}'
+    assert g.accepts(doc)
+    ids = tok.encode(doc)
+    check_walk(g, table, ids, random.Random(3), follow=len(ids), random_steps=8, check_every=1, n_sample=24,
+               budget_checks=800)
+
+
+def test_cpp_bpe_differential(bpe_table):
+    table, tok = bpe_table
+    g = Grammar.builtin("cpp")
+    src = (CORPUS / "03_truncate_number.cpp").read_text()
+    ids = tok.encode(src)
+    rng = random.Random(7)
+    # C++ reference checks are ~0.1 s each: a few steps, few tokens
+    check_walk(g, table, ids, rng, follow=min(len(ids), 40), random_steps=3, check_every=9, n_sample=8,
+               budget_checks=45)
+
+
+def test_cpp_sentencepiece_differential():
+    table = sentencepiece_table()
+    g = Grammar.builtin("cpp")
+    src = b"int main() { int x = 10; for (int i = 0; i < x; i++) { x += i; } return x; }"
+    ids = greedy_tokenize(table, src)
+    check_walk(g, table, ids, random.Random(11), follow=len(ids), random_steps=3, check_every=10, n_sample=8,
+               budget_checks=45)
+
+
+def test_matcher_api_small():
+    g = Grammar.from_lark('start: "a"+ "b"')
+    table = TokenTable([b"a", b"ab", b"b", b"ba", b""], special=[0, 0, 0, 0, 1], eos_ids=[4], logits_width=40)
+    m = compile_matcher(g, table)
+    assert m.mask().shape == (2,)
+    assert list(m.allowed_ids()) == [0, 1]
+    assert not m.advance(2) and m.n_tokens == 0          # refused: state unchanged
+    assert not m.is_accepting() and not m.advance(4)     # EOS only when accepting
+    assert m.advance(0) and list(m.allowed_ids()) == [0, 1, 2]
+    c = m.copy()
+    assert m.advance(2) and m.is_accepting() and list(m.allowed_ids()) == [4]
+    assert m.advance(4)
+    m.rollback(1)
+    assert list(m.allowed_ids()) == [0, 1, 2]
+    assert list(c.allowed_ids()) == [0, 1, 2]
+    with pytest.raises(ValueError):
+        m.rollback(5)
+
+
+def test_forced_tokens():
+    g = Grammar.from_lark('start: "hello" " " "world" | "help"')
+    table = TokenTable([b"hel", b"lo", b" ", b"world", b"p", b"h", b""], special=[0] * 6 + [1], eos_ids=[6])
+    m = compile_matcher(g, table)
+    assert m.forced_tokens() == []              # "hel" or "h"
+    assert m.advance(0)
+    assert m.forced_tokens() == []              # "lo" or "p"
+    assert m.advance(1)
+    assert m.forced_tokens() == [2, 3]
+    assert m.n_tokens == 2                      # forced_tokens does not move the matcher
+
+
+def test_partial_utf8_tokens():
+    # a 2-byte character split over two tokens; a lone continuation byte is never allowed first
+    g = Grammar.builtin("json")
+    table = TokenTable([b'"', b"\xc3", b"\xa9", b'"', b"\xa9\xc3", b""], special=[0] * 5 + [1], eos_ids=[5])
+    m = compile_matcher(g, table)
+    ids = set(m.allowed_ids().tolist())
+    assert 0 in ids and 1 not in ids and 2 not in ids
+    assert m.advance(0) and m.advance(1)
+    ids = set(m.allowed_ids().tolist())
+    assert 2 in ids and 4 in ids and 1 not in ids    # "é\xc3 is still a prefix of a string
+    ref = ReferenceMatcher(g, table, b'"\xc3')
+    for t in range(5):
+        assert (t in ids) == ref.allowed(t)
+    assert m.advance(2) and m.advance(3) and m.is_accepting()
+    assert g.completable([b'"\xc3\xa9"']).ok
+
+
+def test_mask_refuses_dead_continuations_cpp():
+    # the cpp grammar forbids two identifiers in a row inside an expression
+    g = Grammar.builtin("cpp")
+    table = TokenTable([b"int", b" x", b" y", b";", b" =", b" 1", b""], special=[0] * 6 + [1], eos_ids=[6])
+    m = compile_matcher(g, table)
+    for t in (0, 1, 4, 5):
+        assert m.advance(t), t
+    ids = set(m.allowed_ids().tolist())
+    ref = ReferenceMatcher(g, table, b"int x = 1")
+    for t in range(7):
+        assert (t in ids) == ref.allowed(t), table.token_bytes[t]
+    assert g.completable([b"int x = 1", HOLE]).ok
