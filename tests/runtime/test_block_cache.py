@@ -215,3 +215,23 @@ def test_beam_search_is_refused_clearly():
     with pytest.raises(Exception, match="beam|expanded|num_return_sequences"):
         with torch.no_grad():
             model.generate(torch.randint(1, 97, (1, 20)), cache=cache, max_new_tokens=3, num_beams=2, pad_token_id=0)
+
+
+def test_text_streamer_receives_the_generated_tokens():
+    from transformers import TextStreamer
+
+    class Tok:  # the minimal tokenizer surface TextStreamer uses
+        def decode(self, ids, **kw):
+            return "".join(f"<{i}>" for i in ids)
+
+    got = []
+
+    class Capture(TextStreamer):
+        def on_finalized_text(self, text, stream_end=False):
+            got.append(text)
+
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (1, 90))
+    out = greedy(model, ids, memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL)), n=6,
+                 streamer=Capture(Tok(), skip_prompt=True))
+    assert "".join(got) == "".join(f"<{i}>" for i in out[0, 90:].tolist())
