@@ -1,0 +1,415 @@
+"""Token-mask latency and correctness: memgram vs XGrammar vs llguidance on the same JSON schemas.
+
+    python bench/mask_latency.py [--n 300] [--seed 0] [--engines memgram,xgrammar,llguidance]
+                                 [--max-steps 64] [--e2e 32] [--out bench/out/mask_latency.json]
+
+Schemas: the realistic random schemas of bench/json_schema_compile.py (same seed → same schemas).
+Per schema: one valid instance generated from the schema (kept only if ``jsonschema`` with the
+format checker accepts it) and invalid instances by mutation (type change, missing required key,
+extra key under ``additionalProperties: false``, out-of-range number / enum, syntax damage; kept
+only if ``jsonschema`` rejects them or they are not JSON). Texts are tokenized once with the
+embedded model's tokenizer (49,152 tokens); all engines see the same token ids in one process.
+
+Per engine: schemas compiled (refusals counted), compile p50 (schema → ready matcher, including
+the engine's grammar compile and per-tokenizer preprocessing), mask p50/p99 (one bitmask over the
+vocabulary per step while following the valid instances, at most ``--max-steps`` steps each),
+valid instances accepted and invalid instances rejected (among the schemas the engine compiled).
+The peers are optional (``pip install memgram[bench]``); a missing one is reported, not faked.
+``--e2e N``: tokens/s of constrained vs unconstrained greedy generation with the embedded model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from json_schema_compile import schema as random_schema  # noqa: E402
+
+FORMAT_EXAMPLES = {"date": "2024-05-17", "time": "12:30:00Z", "date-time": "2024-05-17T12:30:00Z",
+                   "email": "ada@example.com", "uuid": "123e4567-e89b-12d3-a456-426614174000",
+                   "ipv4": "10.0.0.1", "uri": "https://example.com/x"}
+PATTERN_EXAMPLES = {"^[a-z]+$": "abc", "[0-9]{3}": "123", "^[A-Z]{2}-[0-9]{4}$": "AB-1234"}
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+# ----------------------------------------------------------------------------- instances
+def gen_instance(s, root, rng, depth=0):
+    if "$ref" in s:
+        name = s["$ref"].split("/")[-1]
+        return gen_instance(root["$defs"][name], root, rng, depth + 1)
+    for k in ("oneOf", "anyOf"):
+        if k in s:
+            return gen_instance(rng.choice(s[k]), root, rng, depth)
+    if "const" in s:
+        return s["const"]
+    if "enum" in s:
+        return rng.choice(s["enum"])
+    t = s.get("type")
+    if isinstance(t, list):
+        t = rng.choice(t)
+    if t == "object" or (t is None and "properties" in s):
+        props = s.get("properties", {})
+        req = set(s.get("required", []))
+        out = {}
+        for k, v in props.items():
+            if k in req or (depth < 3 and rng.random() < 0.5):
+                out[k] = gen_instance(v, root, rng, depth + 1)
+        return out
+    if t == "array":
+        lo = s.get("minItems", 0)
+        hi = min(s.get("maxItems", 3), 3 if depth < 3 else lo)
+        return [gen_instance(s.get("items", {}), root, rng, depth + 1) for _ in range(rng.randint(lo, max(lo, hi)))]
+    if t == "string":
+        if "format" in s:
+            return FORMAT_EXAMPLES[s["format"]]
+        if "pattern" in s:
+            return PATTERN_EXAMPLES.get(s["pattern"], "x")
+        n = min(s.get("maxLength", 8), rng.randint(max(1, s.get("minLength", 0)), 8))
+        return "".join(rng.choice("abcdefgh xyz") for _ in range(max(n, s.get("minLength", 0))))
+    if t == "integer":
+        lo = s.get("minimum", -50)
+        hi = s.get("maximum", lo + 500)
+        return rng.randint(lo, hi)
+    if t == "number":
+        lo = s.get("minimum", -5.0)
+        return round(lo + rng.random() * 100, 3)
+    if t == "boolean":
+        return rng.random() < 0.5
+    if t == "null":
+        return None
+    return 1
+
+
+def leaves(x, path=()):
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from leaves(v, path + (k,))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from leaves(v, path + (i,))
+    else:
+        yield path, x
+
+
+def set_path(x, path, v):
+    import copy
+
+    x = copy.deepcopy(x)
+    if not path:
+        return v
+    d = x
+    for p in path[:-1]:
+        d = d[p]
+    d[path[-1]] = v
+    return x
+
+
+def mutations(inst, s, rng):
+    """Candidate invalid texts (checked with jsonschema by the caller)."""
+    out = []
+    lv = list(leaves(inst))
+    if lv:
+        path, v = rng.choice(lv)
+        alt = {str: 12345, int: "zz", float: "zz", bool: "yes", type(None): 7}.get(type(v), None)
+        out.append(json.dumps(set_path(inst, path, alt)))
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(json.dumps(set_path(inst, path, v + 10 ** 7)))
+            out.append(json.dumps(set_path(inst, path, v - 10 ** 7)))
+        if isinstance(v, str):
+            out.append(json.dumps(set_path(inst, path, v + "\u00e9~#0")))
+    if isinstance(inst, dict):
+        out.append(json.dumps({**inst, "zz_extra": 1}))
+        if s.get("required"):
+            k = rng.choice(s["required"])
+            out.append(json.dumps({a: b for a, b in inst.items() if a != k}))
+    txt = json.dumps(inst)
+    out.append(txt[:-1] if len(txt) > 1 else txt + "}")
+    out.append(txt + ",")
+    out.append(txt.replace(":", " ", 1) if ":" in txt else "[" + txt)
+    return out
+
+
+def build_cases(n, seed):
+    import jsonschema
+
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        s = random_schema(rng)
+        v = jsonschema.Draft202012Validator(s, format_checker=jsonschema.FormatChecker())
+        valid = None
+        for _ in range(20):
+            inst = gen_instance(s, s, rng)
+            if v.is_valid(inst):
+                valid = inst
+                break
+        invalid = []
+        if valid is not None:
+            for t in mutations(valid, s, rng):
+                try:
+                    ok = v.is_valid(json.loads(t))
+                except ValueError:
+                    ok = False
+                if not ok and t not in invalid:
+                    invalid.append(t)
+        cases.append({"schema": s, "valid": None if valid is None else json.dumps(valid), "invalid": invalid})
+    return cases
+
+
+# ----------------------------------------------------------------------------- engines
+class MemgramEngine:
+    name = "memgram"
+
+    def __init__(self, tok):
+        from memgram.grammar.matcher import compile_matcher
+        from memgram.runtime.vocab import token_table
+
+        self.table = token_table(tok)
+        self.compile_matcher = compile_matcher
+        self.buf = np.zeros(self.table.n_words, np.int32)
+
+    def compile(self, schema):
+        from memgram.grammar import Grammar
+
+        g = Grammar.from_json_schema(schema)
+        return self.compile_matcher(g, self.table)   # builds the per-(grammar, tokenizer) index
+
+    def matcher(self, compiled):
+        return compiled.copy()
+
+    def mask(self, m):
+        m.mask(self.buf)
+
+    def accept(self, m, t):
+        return m.advance(t)
+
+    def accepting(self, m):
+        return m.is_accepting()
+
+
+class XGrammarEngine:
+    name = "xgrammar"
+
+    def __init__(self, tok):
+        import xgrammar as xgr
+
+        self.xgr = xgr
+        self.info = xgr.TokenizerInfo.from_huggingface(tok, vocab_size=len(tok))
+        self.compiler = xgr.GrammarCompiler(self.info, cache_enabled=False)
+        self.bm = xgr.allocate_token_bitmask(1, self.info.vocab_size)
+
+    def compile(self, schema):
+        return self.compiler.compile_json_schema(json.dumps(schema))
+
+    def matcher(self, compiled):
+        return self.xgr.GrammarMatcher(compiled)
+
+    def mask(self, m):
+        m.fill_next_token_bitmask(self.bm)
+
+    def accept(self, m, t):
+        return m.accept_token(t)
+
+    def accepting(self, m):
+        return m.is_completed() or m.is_terminated()
+
+
+class LLGuidanceEngine:
+    name = "llguidance"
+
+    def __init__(self, tok):
+        import llguidance
+        import llguidance.hf
+        import llguidance.numpy
+
+        self.ll = llguidance
+        self.lln = llguidance.numpy
+        self.tok = llguidance.hf.from_tokenizer(tok)
+        self.bm = llguidance.numpy.allocate_token_bitmask(1, self.tok.vocab_size)
+
+    def compile(self, schema):
+        g = self.ll.LLMatcher.grammar_from_json_schema(schema)
+        err = self.ll.LLMatcher.validate_grammar(g, self.tok)
+        if err:
+            raise ValueError(err)
+        m = self.ll.LLMatcher(self.tok, g)
+        if m.is_error():
+            raise ValueError(m.get_error())
+        return m
+
+    def matcher(self, compiled):
+        return compiled.deep_copy()
+
+    def mask(self, m):
+        self.lln.fill_next_token_bitmask(m, self.bm, 0)
+
+    def accept(self, m, t):
+        return m.consume_token(t) and not m.is_error()
+
+    def accepting(self, m):
+        return m.is_accepting()
+
+
+ENGINES = {"memgram": MemgramEngine, "xgrammar": XGrammarEngine, "llguidance": LLGuidanceEngine}
+
+
+def run_engine(eng, cases, tok_ids, max_steps):
+    compile_ms, mask_us, refused = [], [], 0
+    va = vt = ia = it = 0
+    for ci, case in enumerate(cases):
+        if case["valid"] is None:
+            continue
+        t0 = time.perf_counter()
+        try:
+            compiled = eng.compile(case["schema"])
+        except Exception:
+            refused += 1
+            continue
+        compile_ms.append((time.perf_counter() - t0) * 1e3)
+        # valid instance: time the masks along it
+        m = eng.matcher(compiled)
+        ok = True
+        for k, t in enumerate(tok_ids[ci]["valid"]):
+            if k < max_steps:
+                t0 = time.perf_counter()
+                eng.mask(m)
+                mask_us.append((time.perf_counter() - t0) * 1e6)
+            if not eng.accept(m, t):
+                ok = False
+                break
+        ok = ok and eng.accepting(m)
+        vt += 1
+        va += ok
+        for ids in tok_ids[ci]["invalid"]:
+            m = eng.matcher(compiled)
+            ok = all(eng.accept(m, t) for t in ids) and eng.accepting(m)
+            it += 1
+            ia += ok
+    return {"schemas": sum(c["valid"] is not None for c in cases), "compiled": len(compile_ms), "refused": refused,
+            "compile_ms_p50": statistics.median(compile_ms) if compile_ms else None,
+            "compile_ms_p90": pct(compile_ms, 90),
+            "mask_us_p50": statistics.median(mask_us) if mask_us else None, "mask_us_p99": pct(mask_us, 99),
+            "mask_calls": len(mask_us),
+            "valid_accepted": va, "valid_total": vt, "invalid_rejected": it - ia, "invalid_total": it}
+
+
+def e2e(n_tokens):
+    """Tokens/s, greedy, constrained (JSON schema) vs unconstrained, same prompt and length."""
+    import torch
+
+    import memgram
+    from memgram.runtime.constrained import GrammarLogitsProcessor
+
+    model, tok = memgram.load_default_model(verbose=False)
+    schema = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}}
+    g = memgram.Grammar.from_json_schema(schema)
+    msgs = [{"role": "user", "content": "List many fruits as JSON: {\"items\": [...]}"}]
+    ids = tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)["input_ids"]
+    res = {}
+    for label in ("unconstrained", "constrained", "unconstrained2", "constrained2"):
+        kw = dict(max_new_tokens=n_tokens, min_new_tokens=n_tokens, do_sample=False, pad_token_id=2)
+        if label.startswith("constrained"):
+            kw["logits_processor"] = [GrammarLogitsProcessor(g, tok, model=model)]
+            kw.pop("min_new_tokens")   # min_new_tokens would fight the EOS mask
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            out = model.generate(ids, **kw)
+            dt = time.perf_counter() - t0
+        n = out.shape[1] - ids.shape[1]
+        res[label] = {"tokens": n, "seconds": dt, "tokens_per_s": n / dt}
+    best = lambda k: max(res[k]["tokens_per_s"], res[k + "2"]["tokens_per_s"])  # noqa: E731
+    res["overhead"] = 1 - best("constrained") / best("unconstrained")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--engines", default="memgram,xgrammar,llguidance")
+    ap.add_argument("--max-steps", type=int, default=64)
+    ap.add_argument("--e2e", type=int, default=0, help="tokens for the end-to-end run (0: skip)")
+    ap.add_argument("--out", default="bench/out/mask_latency.json")
+    args = ap.parse_args()
+    from transformers import AutoTokenizer
+
+    from memgram.runtime.model import cache_dir, default_gguf_path
+
+    target = cache_dir() / "models" / default_gguf_path().stem
+    if (target / ".complete").exists():
+        tok = AutoTokenizer.from_pretrained(str(target))
+    else:
+        import memgram
+
+        tok = memgram.load_default_model(verbose=True)[1]
+    cases = build_cases(args.n, args.seed)
+    enc = lambda s: tok.encode(s, add_special_tokens=False)  # noqa: E731
+    tok_ids = [{"valid": enc(c["valid"]) if c["valid"] else None, "invalid": [enc(t) for t in c["invalid"]]}
+               for c in cases]
+    n_valid = sum(c["valid"] is not None for c in cases)
+    print(f"{args.n} schemas, {n_valid} with a valid instance, {sum(len(c['invalid']) for c in cases)} invalid "
+          f"instances; vocabulary {len(tok)}")
+    rows = {}
+    for name in args.engines.split(","):
+        try:
+            eng = ENGINES[name](tok)
+            eng.compile({"type": "integer"})   # warm-up: imports, JIT caches, tokenizer preprocessing
+        except ImportError as e:
+            print(f"{name}: not installed ({e}); pip install 'memgram[bench]'")
+            rows[name] = {"error": f"not installed: {e}"}
+            continue
+        t0 = time.time()
+        rows[name] = r = run_engine(eng, cases, tok_ids, args.max_steps)
+        r["wall_s"] = time.time() - t0
+    hdr = (f"{'engine':11s} {'compiled':>9s} {'compile p50':>12s} {'mask p50':>9s} {'mask p99':>9s} "
+           f"{'valid acc':>10s} {'invalid rej':>12s}")
+    print(hdr)
+    for name, r in rows.items():
+        if "error" in r:
+            print(f"{name:11s} {r['error']}")
+            continue
+        print(f"{name:11s} {r['compiled']:4d}/{r['schemas']:<4d} {r['compile_ms_p50']:9.2f} ms "
+              f"{r['mask_us_p50']:6.1f} µs {r['mask_us_p99']:6.1f} µs "
+              f"{r['valid_accepted']:4d}/{r['valid_total']:<5d} {r['invalid_rejected']:5d}/{r['invalid_total']:<6d}")
+    mg = rows.get("memgram")
+    ratios = {}
+    if mg and "error" not in mg:
+        for name, r in rows.items():
+            if name != "memgram" and "error" not in r:
+                ratios[name] = {k: mg[k] / r[k] for k in ("mask_us_p50", "mask_us_p99", "compile_ms_p50") if r[k]}
+                print(f"memgram / {name}: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios[name].items()))
+        goals = {"mask_p50_le_20us": mg["mask_us_p50"] <= 20, "mask_p99_le_300us": mg["mask_us_p99"] <= 300,
+                 "compile_p50_le_50ms": mg["compile_ms_p50"] <= 50,
+                 "valid_accepted_100pct": mg["valid_accepted"] == mg["valid_total"],
+                 "invalid_rejected_100pct": mg["invalid_rejected"] == mg["invalid_total"]}
+        print("goals: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in goals.items()))
+    else:
+        goals = {}
+    e2e_res = None
+    if args.e2e:
+        e2e_res = e2e(args.e2e)
+        print("end-to-end: " + ", ".join(f"{k} {v['tokens_per_s']:.2f} tok/s" for k, v in e2e_res.items()
+                                         if isinstance(v, dict)) + f"; overhead {100 * e2e_res['overhead']:.1f}%")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "max_steps": args.max_steps,
+                                          "vocab": len(tok), "engines": rows, "ratios": ratios, "goals": goals,
+                                          "e2e": e2e_res, "command": " ".join(sys.argv)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
