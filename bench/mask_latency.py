@@ -368,7 +368,9 @@ def main():
     for name in args.engines.split(","):
         try:
             eng = ENGINES[name](tok)
-            eng.compile({"type": "integer"})   # warm-up: imports, JIT caches, tokenizer preprocessing
+            for w in ({"type": "integer"}, {"type": "object", "properties": {"a": {"type": "string"}}}):
+                wm = eng.matcher(eng.compile(w))   # warm-up: imports, JIT caches, tokenizer preprocessing
+                eng.mask(wm)
         except ImportError as e:
             print(f"{name}: not installed ({e}); pip install 'memgram[bench]'")
             rows[name] = {"error": f"not installed: {e}"}

@@ -233,7 +233,8 @@ class GrammarIndex:
         self._akeys: dict = {}
         self._pieces: dict = {}
         self.root_starts = np.array([-1], np.int64)
-        self.stats = {"walks": 0, "piece_hits": 0}
+        self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0}
+        self._slice_of: dict = {}
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -245,15 +246,43 @@ class GrammarIndex:
             r = self._akeys[akey] = (ok, useful)
         return r
 
-    def piece(self, key, starts, start_cfg, akey):
-        """Cached walk: (uint32 mask, [(config, event nodes)])."""
+    SLICE_MIN_BYTES = 128
+
+    def slice_for(self, c):
+        """The vocabulary slice of configuration c (tokens made of bytes c loops on), or None."""
+        if c in self._slice_of:
+            return self._slice_of[c]
+        sl = None
+        if self.end[c] < 0:
+            loops = self.trans[c] == c
+            xs = loops[self.bcls]
+            if int(xs.sum()) >= self.SLICE_MIN_BYTES:
+                sl = self.table.slice(xs)
+        self._slice_of[c] = sl
+        return sl
+
+    def piece(self, key, starts, start_cfg, akey, trie=None):
+        """Cached walk: (uint32 mask, [(config, event nodes)], nonzero words or None)."""
         p = self._pieces.get(key)
         if p is not None:
             self.stats["piece_hits"] += 1
             return p
         ok, useful = self.tables_for(akey)
-        mask = np.zeros(self.table.n_words, np.uint32)
-        t = self.trie
+        t = self.trie if trie is None else trie
+        sl = self.slice_for(start_cfg) if starts is self.root_starts else None
+        if sl is not None:
+            # tokens inside the slice keep the configuration: allowed iff ok[start_cfg]; walk the rest
+            mask = sl.inside.copy() if ok[start_cfg] else np.zeros(self.table.n_words, np.uint32)
+            t = sl.trie
+            self.stats["sliced"] += 1
+        else:
+            mask = np.zeros(self.table.n_words, np.uint32)
+        if t.n_nodes > len(self.ev_node):
+            self.ev_node = np.zeros(t.n_nodes, np.int64)
+            self.ev_cfg = np.zeros(t.n_nodes, np.int64)
+            self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
+        if t.max_depth + 2 > len(self.stk):
+            self.stk = np.zeros(t.max_depth + 2, np.int64)
         n_ev = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
                      t.tok_ids, self.stk, mask, self.ev_node, self.ev_cfg)
         self.stats["walks"] += 1
@@ -266,7 +295,7 @@ class GrammarIndex:
             ns = nodes[order]
             cut = np.flatnonzero(np.diff(cs)) + 1
             for a, b in zip(np.r_[0, cut], np.r_[cut, len(cs)]):
-                groups.append((int(cs[a]), np.ascontiguousarray(ns[a:b])))
+                groups.append((int(cs[a]), np.ascontiguousarray(ns[a:b]), t))
         nz = np.flatnonzero(mask)
         p = (mask, groups, nz if len(nz) * 8 < len(mask) else None)
         if len(self._pieces) >= self.MAX_PIECES:
@@ -281,18 +310,18 @@ class GrammarIndex:
             return node
         return self.parser.scan(node, q)
 
-    def collect(self, key, node, starts, start_cfg, out):
+    def collect(self, key, node, starts, start_cfg, out, trie=None):
         """OR into ``out`` the allowed tokens of this walk and of its events, recursively."""
-        mask, groups, nz = self.piece(key, starts, start_cfg, node.akey)
+        mask, groups, nz = self.piece(key, starts, start_cfg, node.akey, trie)
         if nz is None:
             _or_into(out, mask)
         elif len(nz):
             out[nz] |= mask[nz]
-        for c, nodes in groups:
+        for c, nodes, t in groups:
             n2 = self.step_node(node, c)
             if n2 is None:
                 continue
-            self.collect((key, c, n2.akey), n2, nodes, int(self.end[c]), out)
+            self.collect((key, c, n2.akey), n2, nodes, int(self.end[c]), out, t)
 
 
 _INDEX_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -13,51 +13,65 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TokenTable", "VocabTrie"]
+__all__ = ["TokenTable", "VocabTrie", "Slice"]
 
 
 class VocabTrie:
-    """Flat byte trie of the non-special tokens (preorder).
+    """Flat byte trie of a set of tokens (preorder = lexicographic order of the distinct prefixes).
 
     ``byte[i]``, ``depth[i]`` (1 for children of the root), ``end[i]`` (one past the subtree of
     node i), ``tok_off[i]:tok_off[i+1]`` the slice of ``tok_ids`` ending at node i."""
 
     def __init__(self, token_bytes, usable):
-        root: dict = {}
+        ends: dict = {}
         for tid, bs in enumerate(token_bytes):
-            if not usable[tid] or not bs:
-                continue
-            d = root
-            for b in bs:
-                d = d.setdefault(b, {})
-            d.setdefault(None, []).append(tid)
-        byte, depth, end, toks, off = [], [], [], [], [0]
-        stack = [(root, 0, -1, iter(sorted(k for k in root if k is not None)))]
-        # iterative preorder
-        while stack:
-            d, dep, idx, it = stack[-1]
-            b = next(it, None)
-            if b is None:
-                stack.pop()
-                if idx >= 0:
-                    end[idx] = len(byte)
-                continue
-            child = d[b]
-            i = len(byte)
-            byte.append(b)
-            depth.append(dep + 1)
-            end.append(-1)
-            ids = child.get(None, [])
-            toks.extend(ids)
-            off.append(len(toks))
-            stack.append((child, dep + 1, i, iter(sorted(k for k in child if k is not None))))
-        self.byte = np.array(byte, np.int64)
-        self.depth = np.array(depth, np.int64)
-        self.end = np.array(end, np.int64)
+            if usable[tid] and bs:
+                ends.setdefault(bs, []).append(tid)
+        prefixes = set()
+        for bs in ends:
+            for k in range(1, len(bs) + 1):
+                prefixes.add(bs[:k])
+        order = sorted(prefixes)
+        n = len(order)
+        depth = np.fromiter((len(p) for p in order), np.int64, n)
+        byte = np.fromiter((p[-1] for p in order), np.int64, n)
+        end = np.full(n, n, np.int64)
+        stack: list = []        # indices of open nodes (a chain of ancestors)
+        dl = depth.tolist()
+        for i in range(n):
+            d = dl[i]
+            while stack and dl[stack[-1]] >= d:
+                end[stack.pop()] = i
+            stack.append(i)
+        counts = np.fromiter((len(ends.get(p, ())) for p in order), np.int64, n)
+        off = np.zeros(n + 1, np.int64)
+        np.cumsum(counts, out=off[1:])
+        toks = [t for p in order for t in ends.get(p, ())]
+        self.byte = byte
+        self.depth = depth
+        self.end = end
         self.tok_ids = np.array(toks, np.int64)
-        self.tok_off = np.array(off, np.int64)
-        self.n_nodes = len(byte)
-        self.max_depth = int(self.depth.max()) if len(byte) else 0
+        self.tok_off = off
+        self.n_nodes = n
+        self.max_depth = int(depth.max()) if n else 0
+
+
+class Slice:
+    """Tokens whose bytes all lie in a byte set X (``inside``: uint32 mask words) and the trie of
+    the other tokens (``trie``). A lexer configuration that loops on every byte of X keeps the
+    first group in place, so only the second needs a walk (llguidance calls this a slicer)."""
+
+    def __init__(self, table: "TokenTable", allowed_bytes: np.ndarray):
+        usable = table.usable
+        mat, lens = table.byte_matrix()
+        xs = np.append(np.asarray(allowed_bytes, bool), True)      # index 256 = padding
+        ins = xs[mat].all(1) & usable & (lens > 0)
+        rest = usable & ~ins
+        bits = np.zeros(table.n_words * 32, bool)
+        bits[:len(ins)] = ins
+        self.inside = np.packbits(bits, bitorder="little").view(np.uint32).copy()
+        self.trie = VocabTrie(table.token_bytes, rest)
+        self.n_inside = int(ins.sum())
 
 
 class TokenTable:
@@ -83,8 +97,35 @@ class TokenTable:
         self.n_words = (self.logits_width + 31) // 32
         usable = ~self.special
         usable[self.eos_ids[self.eos_ids < n]] = False
+        self.usable = usable
         self.trie = VocabTrie(self.token_bytes, usable)
         self._key = None
+        self._slices: dict = {}
+
+    def byte_matrix(self):
+        """int16 [n_tokens, max_len] token bytes padded with 256, and the lengths (cached)."""
+        if getattr(self, "_mat", None) is None:
+            lens = np.array([len(b) for b in self.token_bytes], np.int64)
+            mat = np.full((len(self.token_bytes), max(1, int(lens.max(initial=0)))), 256, np.int16)
+            flat = np.frombuffer(b"".join(self.token_bytes), np.uint8)
+            rows = np.repeat(np.arange(len(lens)), lens)
+            cols = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)
+            mat[rows, cols] = flat
+            self._mat = (mat, lens)
+        return self._mat
+
+    def slice(self, allowed_bytes, min_fraction: float = 0.5):
+        """The :class:`Slice` for a byte set (bool [256]), or None when fewer than ``min_fraction``
+        of the usable tokens lie inside it (not worth a second trie); cached per table."""
+        xs = np.asarray(allowed_bytes, bool)
+        key = (np.packbits(xs).tobytes(), min_fraction)
+        if key in self._slices:
+            return self._slices[key]
+        mat, lens = self.byte_matrix()
+        n_in = int((np.append(xs, True)[mat].all(1) & self.usable & (lens > 0)).sum())
+        sl = Slice(self, xs) if n_in >= min_fraction * int(self.usable.sum()) else None
+        self._slices[key] = sl
+        return sl
 
     def __len__(self):
         return len(self.token_bytes)

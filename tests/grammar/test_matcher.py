@@ -243,3 +243,20 @@ def test_mask_refuses_dead_continuations_cpp():
     for t in range(7):
         assert (t in ids) == ref.allowed(t), table.token_bytes[t]
     assert g.completable([b"int x = 1", HOLE]).ok
+
+
+def test_slices_equal_plain_walks(bpe_table):
+    """The vocabulary slices (tokens inside a JSON string) give the same masks as full trie walks."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher
+
+    table, tok = bpe_table
+    g = Grammar.from_json_schema({"type": "object", "properties": {"s": {"type": "string"},
+                                                                     "t": {"type": "array", "items": {"type": "string"}}}})
+    fast = Matcher(GrammarIndex(g, table))
+    plain_ix = GrammarIndex(g, table)
+    plain_ix.SLICE_MIN_BYTES = 10**9
+    plain = Matcher(plain_ix)
+    for t in tok.encode('{"s": "a \\"quoted\\" word, é", "t": ["x", "y z"]}'):
+        assert np.array_equal(fast.mask(), plain.mask())
+        assert fast.advance(t) and plain.advance(t)
+    assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
