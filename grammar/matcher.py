@@ -246,7 +246,7 @@ class GrammarIndex:
             r = self._akeys[akey] = (ok, useful)
         return r
 
-    SLICE_MIN_BYTES = 128
+    SLICE_MIN_BYTES = 64
 
     def slice_for(self, c):
         """The vocabulary slice of configuration c (tokens made of bytes c loops on), or None."""
