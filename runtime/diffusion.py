@@ -173,17 +173,29 @@ class DiffusionAdapter:
 # --------------------------------------------------------------------------------------------
 class Checker:
     """Completability questions for one grammar, memoised by the exact question (normalised
-    pieces); counts engine calls and their times. Shared by the sequences of one call."""
+    pieces); counts engine calls and their times. Shared by the sequences of one call.
 
-    def __init__(self, grammar, budget=None):
+    With one bounded hole the engine's answer is exact. With several, ``Grammar.completable``
+    checks each bound separately (a necessary condition: it may accept text whose holes cannot be
+    filled *together* within their bounds, a dead end for the sampler). ``exact=True`` (default)
+    then settles the question: "yes" if the minimum number of bytes over *all* holes together
+    is within the smallest bound (every hole then fits), else "yes" iff ``Grammar.complete``
+    finds a filling within every bound, else "no" (counted in ``conservative``: a refusal that a
+    smarter joint search might have accepted; it never admits a dead end)."""
+
+    def __init__(self, grammar, budget=None, exact: bool = True):
         self.g = grammar
         self.budget = budget
+        self.exact = exact
         self.memo = {}
         self.calls = 0
         self.hits = 0
         self.undecided = 0
+        self.joint_runs = 0          # total-cost runs (several bounded holes)
+        self.witness_runs = 0        # Grammar.complete calls (several bounded holes)
+        self.conservative = 0
         self.times = []
-        self.log = None           # list of questions asked of the engine (tests)
+        self.log = None              # list of questions asked of the engine (tests)
 
     def __call__(self, pieces) -> bool:
         key = tuple(p if isinstance(p, bytes) else ("h", p.max_bytes) for p in pieces)
@@ -192,16 +204,48 @@ class Checker:
             self.hits += 1
             return r
         t0 = time.perf_counter()
-        c = self.g.completable(pieces, budget=self.budget)
+        ok = self._decide(pieces)
         self.times.append(time.perf_counter() - t0)
         self.calls += 1
         if self.log is not None:
             self.log.append(key)
-        if c.ok is None:
-            self.undecided += 1
-        ok = bool(c.ok)           # undecided counts as a refusal (documented, counted)
         self.memo[key] = ok
         return ok
+
+    def _decide(self, pieces) -> bool:
+        c = self.g.completable(pieces, budget=self.budget)
+        if c.ok is None:
+            self.undecided += 1       # undecided counts as a refusal (documented, counted)
+            return False
+        if not c.ok or c.exact or not self.exact:
+            return bool(c.ok)
+        self.joint_runs += 1
+        if _total_within_min_bound(self.g, pieces):
+            return True
+        self.witness_runs += 1
+        if self.g.complete(pieces) is not None:
+            return True
+        self.conservative += 1
+        return False
+
+
+def _total_within_min_bound(g, pieces) -> bool:
+    """Sufficient test for several bounded holes: the fewest bytes over all holes together is at
+    most the smallest bound. Uses the engine's numba kernels directly (one run, all bounded holes
+    costed); returns False if they are unavailable."""
+    try:
+        from ..grammar.api import _segments
+        from ..grammar.completion import Pattern
+        from ..grammar.earley_nb import nfa_arrays_fast, run_fast
+    except ImportError:                                   # pragma: no cover - engine internals moved
+        return False
+    segs, _ = _segments(pieces)
+    pat = Pattern(segs)
+    bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
+    limit = min(pat.bounds[i] for i in bounded)
+    arrays = nfa_arrays_fast(g.config_tables, pat, frozenset(bounded))
+    c, _, hit = run_fast(g.arrays, arrays=arrays, limit=limit)
+    return (not hit) and c is not None and c <= limit
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +273,12 @@ class _Seq:
                 self.span += [-1] * len(ids)
         # EOS may only appear in a masked span that ends the region
         self.eos_span = spans - 1 if layout and isinstance(layout[-1], int) else None
-        self.refused = set()
+        self.refused = {}             # (position, token) -> state version when refused
+        self.banned = set()           # (position, token) remasked by a backtrack
+        self.order = {}               # position -> commit counter
+        self.backtracks = 0
+        self.lookahead_refusals = 0
+        self.version = 0
         self.refusals = 0
         self.structural = 0
         self.fallback = False
@@ -294,7 +343,9 @@ class _Seq:
                     self.kind[j], self.tok[j] = EOS, t
         else:
             self.kind[i], self.tok[i] = TOKEN, t
+        self.order[i] = self.committed
         self.committed += 1
+        self.version += 1
 
 
 @dataclass
@@ -306,7 +357,8 @@ class DiffusionResult:
     "model", "eos" or "fallback"; ``fallback``: whether ``Grammar.complete`` filled the rest
     (``fallback_positions`` = the masked positions it filled); ``checks`` = engine calls for this
     sequence, ``memo_hits`` = answers reused, ``refusals`` = proposals refused by the checker,
-    ``structural_refusals`` = EOS / post-EOS proposals refused without a check."""
+    ``structural_refusals`` = EOS / post-EOS proposals refused without a check; ``backtracks`` =
+    commits remasked after a dead end."""
 
     text: str
     tokens: list
@@ -317,6 +369,7 @@ class DiffusionResult:
     memo_hits: int = 0
     refusals: int = 0
     structural_refusals: int = 0
+    backtracks: int = 0
     undecided: int = 0
     fallback: bool = False
     fallback_positions: list = field(default_factory=list)
@@ -382,7 +435,8 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
                        temperature: float = 0.0, top_p: float = 1.0, mask_id: int | None = None,
                        eos_id: int | None = None, refusal_budget: int = 100, proposals: int = 4,
                        check_budget: int | None = None, seed: int | None = None, generator=None,
-                       device=None, checker: Checker | None = None, hole_bytes: str = "safe"):
+                       device=None, checker: Checker | None = None, hole_bytes: str = "safe",
+                       backtrack_budget: int | None = None, lookahead: int = 256):
     """Masked-diffusion generation, optionally constrained by a grammar.
 
     ``model``: a callable ``input_ids -> logits [B, L, V]`` (or a :class:`DiffusionAdapter`);
@@ -402,6 +456,13 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     model is right), then one by one; a refused (position, token) gets ``-inf`` for the rest of the
     run and the position's next choice is proposed. After ``refusal_budget`` refusals (or when no
     proposal is left) the remaining masks are filled by ``grammar.complete`` and the result says so.
+    The hole model is a relaxation (several bounded holes are checked one at a time; a run of
+    ``k`` masks in the middle must hold exactly ``k`` tokens, which a byte bound cannot say), so a
+    committed state can still be a dead end: when some masked position has no token left, the
+    most recent commit bordering its run is remasked and banned there (``backtracks``; at most
+    ``backtrack_budget``, default 4 × the number of masks, then the fallback). A commit that leaves a
+    single mask between it and text is accepted only if some token fits that mask (at most
+    ``lookahead`` tokens tried, in the model's order; 0 turns this off).
 
     ``hole_bytes``: the byte bound of a run of ``k`` masks. "max" = ``k`` × the longest token:
     the exact relaxation (never refuses a proposal that has a token-level completion) but it
@@ -444,6 +505,8 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     per_seq = [dict(calls=0, hits=0, undecided=0, times=[]) for _ in seqs]
 
     n_masked = len(seqs[0].masked())
+    if backtrack_budget is None:
+        backtrack_budget = max(16, 4 * n_masked)
     if steps is None:
         steps = max(1, n_masked)
     blen = block_length or R
@@ -475,13 +538,13 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
                 todo = [i for i in range(a, b) if s.kind[i] == MASK]
                 if not todo:
                     continue
-                k = sched[bi][step] if step < len(sched[bi]) else len(todo)
+                k = sched[bi][step] if step < len(sched[bi]) else (sched[bi][-1] if sched[bi] else 1)
                 k = max(1, min(k, len(todo)))
                 rows = logits[bi, plen:plen + R].clone()
                 rows[:, ~usable] = -math.inf
                 c0 = (chk.calls, chk.hits, chk.undecided, len(chk.times)) if chk else None
                 _step_one(s, rows, todo, k, chk, temperature, top_p, remasking, generator, refusal_budget,
-                          proposals)
+                          proposals, backtrack_budget, lookahead)
                 if chk:
                     ps = per_seq[bi]
                     ps["calls"] += chk.calls - c0[0]
@@ -514,7 +577,7 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
         ps = per_seq[bi]
         results.append(DiffusionResult(
             text=text, tokens=toks, sources=src, steps=n_steps, committed=s.committed, checks=ps["calls"],
-            memo_hits=ps["hits"], refusals=s.refusals, structural_refusals=s.structural, undecided=ps["undecided"],
+            memo_hits=ps["hits"], refusals=s.refusals, structural_refusals=s.structural, backtracks=s.backtracks, undecided=ps["undecided"],
             fallback=s.fallback, fallback_positions=list(s.fallback_positions), check_seconds=sum(ps["times"]),
             model_seconds=model_s, total_seconds=time.perf_counter() - t_start, check_times=ps["times"]))
     return results if batch else results[0]
@@ -537,22 +600,30 @@ def _fallback(s: _Seq, chk: Checker):
         s.kind[i] = TOKEN
 
 
-def _step_one(s: _Seq, rows, todo, k, chk, temperature, top_p, remasking, gen, refusal_budget, proposals):
+def _step_one(s: _Seq, rows, todo, k, chk, temperature, top_p, remasking, gen, refusal_budget, proposals,
+              backtrack_budget, lookahead):
     """Commit ``k`` tokens at positions ``todo`` of sequence ``s`` (logits ``rows`` [R, V])."""
     eos_ids = s.vi.eos_ids
+    orig = rows.clone()
     for (i, t) in s.refused:
         rows[i, t] = -math.inf
+    for (i, t) in s.banned:
+        rows[i, t] = -math.inf
+        orig[i, t] = -math.inf
 
     def structural(i, t):
         return s.eos_ok(i) if t in eos_ids else s.text_ok(i)
 
     heap = []
+    exhausted = []
     for i in todo:
         if not s.eos_ok(i):
             rows[i, eos_ids] = -math.inf
         c = _choose(rows[i], temperature, top_p, remasking, gen)
         if c is not None:
             heapq.heappush(heap, (-c[1], i, c[0]))
+        else:
+            exhausted.append(i)
     if chk is None:
         for _ in range(k):
             if not heap:
@@ -565,20 +636,65 @@ def _step_one(s: _Seq, rows, todo, k, chk, temperature, top_p, remasking, gen, r
     def refuse(i, t, counted=True):
         rows[i, t] = -math.inf
         if counted:
-            s.refused.add((i, t))
+            s.refused[(i, t)] = s.version
             s.refusals += 1
         else:
             s.structural += 1
         c = _choose(rows[i], temperature, top_p, remasking, gen)
         if c is not None:
             heapq.heappush(heap, (-c[1], i, c[0]))
+        else:
+            exhausted.append(i)
+
+    def revive(i):
+        """Position i has no candidate left: retry refusals from earlier states ("safe" bounds are
+        not monotone: a long token commits more bytes than the one byte its mask was worth).
+        Returns False when nothing is stale: i is a dead end of the current state."""
+        stale = [it for it, v in s.refused.items() if it[0] == i and v < s.version]
+        for it in stale:
+            del s.refused[it]
+            rows[it] = orig[it]
+        c = _choose(rows[i], temperature, top_p, remasking, gen)
+        if c is None:
+            return False
+        heapq.heappush(heap, (-c[1], i, c[0]))
+        return True
+
+    def lookahead_ok(extra):
+        """A run of one mask followed by text must hold exactly one token — a byte bound cannot
+        say that (it allows the empty filling). For each such run next to a new commit, look for
+        one token that fits (in the model's order, at most ``lookahead`` tries)."""
+        if not lookahead:
+            return True
+        placed = dict(extra)
+        R = len(s.kind)
+
+        def kind(q):
+            if q in placed:
+                return EOS if placed[q] in eos_ids else TOKEN
+            return s.kind[q]
+
+        for i, t in extra:
+            if t in eos_ids:
+                continue
+            for j in (i - 1, i + 1):
+                if not (0 <= j < R) or kind(j) != MASK:
+                    continue
+                if (j > 0 and kind(j - 1) == MASK) or j + 1 >= R or kind(j + 1) not in (TOKEN, FIXED):
+                    continue
+                order = torch.argsort(orig[j], descending=True)[:lookahead].tolist()
+                if not any(math.isfinite(float(orig[j, u])) and u not in eos_ids
+                           and chk(s.pieces(list(extra) + [(j, u)])) for u in order):
+                    s.lookahead_refusals += 1
+                    return False
+        return True
 
     # 1. joint check of the top-k proposals (the common case: one check for k tokens)
-    if k > 1 and proposals > 1:
+    if k > 1 and proposals > 1 and not exhausted:
         top = heapq.nsmallest(min(k, proposals, len(heap)), heap)
         cand = [(i, t) for _, i, t in top]
         if len(cand) == k and all(structural(i, t) for i, t in cand) and _consistent(cand, eos_ids):
-            if chk(s.pieces(cand)):
+            if chk(s.pieces(cand)) and lookahead_ok(cand):
                 for i, t in sorted(cand, key=lambda it: it[1] in eos_ids):
                     if s.kind[i] == MASK:
                         s.commit(i, t)
@@ -586,8 +702,16 @@ def _step_one(s: _Seq, rows, todo, k, chk, temperature, top_p, remasking, gen, r
     # 2. one at a time, each on top of what this step already committed
     done = 0
     while done < k:
+        while exhausted:
+            i = exhausted.pop()
+            if s.kind[i] == MASK and not revive(i):
+                # a dead end: no token fits at i although the state passed its check (the hole
+                # model is a relaxation: several bounded holes, exact token counts). Remask the
+                # most recent commit next to i's run of masks and ban it there.
+                if s.backtracks >= backtrack_budget or not _backtrack(s, i):
+                    _fallback(s, chk)
+                return
         if not heap:
-            _fallback(s, chk)
             return
         _, i, t = heapq.heappop(heap)
         if s.kind[i] != MASK:
@@ -595,7 +719,7 @@ def _step_one(s: _Seq, rows, todo, k, chk, temperature, top_p, remasking, gen, r
         if not structural(i, t):
             refuse(i, t, counted=False)
             continue
-        if chk(s.pieces([(i, t)])):
+        if chk(s.pieces([(i, t)])) and lookahead_ok([(i, t)]):
             s.commit(i, t)
             done += 1
             if t in eos_ids:
@@ -609,6 +733,43 @@ def _step_one(s: _Seq, rows, todo, k, chk, temperature, top_p, remasking, gen, r
             if s.refusals >= refusal_budget:
                 _fallback(s, chk)
                 return
+
+
+def _backtrack(s: _Seq, i) -> bool:
+    """Remask the most recently committed token bordering the run of masks around ``i`` (or, if
+    both borders are fixed text, the most recent commit), ban it at its position, forget the
+    refusals (the state is less constrained now). False if nothing can be remasked."""
+    R = len(s.kind)
+    cands = []
+    j = i
+    while j >= 0 and s.kind[j] == MASK:
+        j -= 1
+    if j >= 0 and s.kind[j] in (TOKEN, EOS):
+        cands.append(j)
+    j = i
+    while j < R and s.kind[j] == MASK:
+        j += 1
+    if j < R and s.kind[j] in (TOKEN, EOS):
+        cands.append(j)
+    if not cands:
+        cands = [j for j in range(R) if s.kind[j] in (TOKEN, EOS)]
+    if not cands:
+        return False
+    j = max(cands, key=lambda q: s.order.get(q, -1))
+    if s.kind[j] == EOS:
+        while j > 0 and s.kind[j - 1] == EOS:
+            j -= 1
+        s.banned.add((j, s.tok[j]))
+        for q in range(j, R):
+            if s.kind[q] == EOS:
+                s.kind[q], s.tok[q] = MASK, s.vi.mask_id
+    else:
+        s.banned.add((j, s.tok[j]))
+        s.kind[j], s.tok[j] = MASK, s.vi.mask_id
+    s.backtracks += 1
+    s.refused.clear()
+    s.version += 1
+    return True
 
 
 def _consistent(cand, eos_ids):
@@ -664,7 +825,7 @@ def train_tiny_mlm(samples, vocab: ToyVocab, length: int, *, seconds: float = 5.
         if len(ids) <= length:
             data.append(ids + [vocab.eos_token_id] * (length - len(ids)))
     data = torch.tensor(data, dtype=torch.long)
-    model = TinyMaskedLM(len(vocab), max_len=length)
+    model = TinyMaskedLM(len(vocab), max_len=max(64, 2 * length))
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     t0 = time.perf_counter()
     it = 0
@@ -682,5 +843,5 @@ def train_tiny_mlm(samples, vocab: ToyVocab, length: int, *, seconds: float = 5.
         it += 1
     model.eval()
     model.train_iters = it
-    model.final_loss = float(loss)
+    model.final_loss = float(loss.detach())
     return model
