@@ -162,7 +162,7 @@ def write_records_json(path, recs: list[dict], meta: dict | None = None) -> dict
 
 
 def _len_label(L: int) -> str:
-    return f"{L / 1024:g}K" if L >= 1024 else str(L)
+    return f"{L / 1024:.3g}K" if L >= 1024 else str(L)
 
 
 def score_grid(recs: list[dict], task: str, mode: str):

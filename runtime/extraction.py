@@ -29,7 +29,7 @@ INCIDENT_SCHEMA = {
                 "type": "object",
                 "properties": {
                     "date": {"type": "string", "pattern": "^20[0-9]{2}-[01][0-9]-[0-3][0-9]$"},
-                    "host": {"type": "string", "pattern": "^[a-z]+-[0-9]{2}$"},
+                    "host": {"type": "string", "pattern": "^[a-z]{1,9}-[0-9]{2}$"},
                     "severity": {"enum": list(SEVERITIES)},
                 },
                 "required": ["date", "host", "severity"],
@@ -122,33 +122,61 @@ def score_extraction(predicted, gold) -> dict:
 def extraction_prompt(document: str, instruction: str = INSTRUCTION, schema: dict | None = None) -> str:
     fields = ""
     if schema is not None:
-        fields = f"\nAnswer with JSON only, following this JSON Schema: {json.dumps(schema, separators=(',', ':'))}"
-    return f"{document}\n\n{instruction}{fields}\nJSON: "
+        fields = f" Answer with JSON only, following this JSON Schema: {json.dumps(schema, separators=(',', ':'))}"
+    return f"{document}\n\n{instruction}{fields}"
+
+
+def prompt_ids(tok, document: str, instruction: str = INSTRUCTION, schema: dict | None = None, chat: bool = True):
+    """Token ids [1, n] of the extraction prompt (the chat template when ``chat`` and the tokenizer has one)."""
+    text = extraction_prompt(document, instruction, schema)
+    if chat and getattr(tok, "chat_template", None):
+        ids = tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
+                                      return_tensors="pt", return_dict=True)["input_ids"]
+    else:
+        ids = tok(text + "\nJSON: ", add_special_tokens=False, return_tensors="pt")["input_ids"]
+    return ids
+
+
+class ExtractionError(ValueError):
+    """The constrained output did not complete within ``max_new_tokens`` (it is always a prefix of valid JSON)."""
 
 
 def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCTION, mode: str = "block", config=None,
-            max_new_tokens: int = 320, return_text: bool = False):
+            max_new_tokens: int = 480, chat: bool = True, show_schema: bool = True, whitespace: str = "compact",
+            return_text: bool = False):
     """Extract a JSON value following ``schema`` from ``document`` (any length) in one ``generate()`` call: the
-    document goes through block memory (``mode``), and a grammar logits processor keeps the output inside the schema's
-    language. Returns the parsed value (and the raw text with ``return_text``)."""
+    document goes through block memory (``mode``: block, full or window; ``config`` a BlockMemoryConfig) and
+    :class:`~memgram.runtime.constrained.GrammarLogitsProcessor` keeps every generated token inside the schema's
+    language, so the output validates (``whitespace="compact"``: no optional whitespace, so the model cannot pad
+    the output with newlines; EOS is the only choice after the last brace). ``show_schema`` puts the schema in the
+    prompt as well. Returns the parsed value (and the raw text with ``return_text``); raises
+    :class:`ExtractionError` if ``max_new_tokens`` ran out before the value was complete."""
     import torch
 
-    from ..grammar import Grammar
     from .cache import BlockMemoryCache
+    from .constrained import GrammarLogitsProcessor, schema_grammar
     from .eval_runner import _config_for
 
-    try:
-        from .constrained import GrammarLogitsProcessor
-    except ImportError as e:  # pragma: no cover - depends on the constrained-decoding feature
-        raise NotImplementedError("extract() needs memgram.runtime.constrained.GrammarLogitsProcessor") from e
     cfg = _config_for(config, mode)
-    ids = tok(extraction_prompt(document, instruction, schema), add_special_tokens=False, return_tensors="pt")["input_ids"]
-    proc = GrammarLogitsProcessor(Grammar.from_json_schema(schema), tok)
+    ids = prompt_ids(tok, document, instruction, schema if show_schema else None, chat)
+    proc = GrammarLogitsProcessor(schema_grammar(schema, whitespace), tok, model=model)
     cache = BlockMemoryCache(model, cfg)
+    eos = set(proc.table.eos_ids.tolist())
     with torch.no_grad():
         out = model.generate(ids, cache=cache, max_new_tokens=max_new_tokens, do_sample=False,
-                             attention_mask=torch.ones_like(ids), pad_token_id=tok.eos_token_id,
+                             attention_mask=torch.ones_like(ids), pad_token_id=int(proc.table.eos_ids[0]),
                              prefill_chunk_size=cfg.prefill_chunk, logits_processor=[proc])
-    text = tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-    value = json.loads(text)
+    body = [t for t in out[0, ids.shape[1]:].tolist() if t not in eos]
+    text = b"".join(proc.table.token_bytes[t] for t in body).decode("utf-8", errors="replace")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ExtractionError(f"output incomplete after {max_new_tokens} tokens (raise max_new_tokens): "
+                              f"{text[-80:]!r}") from e
+    try:
+        import jsonschema
+
+        jsonschema.validate(value, schema)
+    except ImportError:  # pragma: no cover
+        pass
     return (value, text) if return_text else value
