@@ -28,7 +28,18 @@ def passkey_prompt(tok, length: int, depth: float, seed: int = 0):
 
 
 def reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS counter of this process (Linux), so each measurement has its own peak."""
+    """Reset the kernel's peak-RSS counter of this process (Linux), so each measurement has its own peak.
+
+    Garbage from earlier measurements is collected and returned to the OS first, so it does not count.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
