@@ -267,7 +267,15 @@ def _check_fast(g, pat, budget):
     for key in (bounded if bounded else [None]):
         costed = frozenset() if key is None else frozenset([key])
         limit = None if key is None else pat.bounds[key]
-        arrays = nfa_arrays_fast(g.config_tables, pat, costed)
+        if costed or len(pat.hole_pos) <= 1:
+            # uncosted holes as nodes of the per-grammar hole automaton (grammar/holes_nb.py):
+            # a smaller NFA; with several uncosted holes that are then determinised the subset
+            # construction over hole states blows up, so those keep the per-boundary builder
+            from .holes_nb import nfa_arrays_holes
+
+            arrays = nfa_arrays_holes(g, pat, costed)
+        else:
+            arrays = nfa_arrays_fast(g.config_tables, pat, costed)
         if not costed and len(arrays[3]) > _MINIMIZE_EDGES:
             # all costs 0: determinise and merge language-equivalent states (a hole's ~100
             # lookahead classes collapse to a few states), then parse the smaller automaton

@@ -1,0 +1,556 @@
+"""Per-grammar hole automaton (pattern independent), for the fast NFA builder.
+
+Inside an *uncosted* hole (unbounded, or bounded but not the hole whose bytes are counted) the
+boundary nodes ``(p, b)`` of :class:`.completion.LexNFA` behave identically at every hole
+position: from boundary ``b`` any configuration ``c`` of the reach set ``R(b)`` (configurations
+reachable reading any bytes within one lexeme) can end its lexeme in the hole (edge labelled by
+the label set of ``c`` to boundary ``end[c]``) or leave the hole (continue reading the text after
+it). So instead of one node per boundary, the builder uses one node per *hole state*: a set ``X``
+of boundaries, closed under ignored lexemes (an ignored lexeme ending in the hole is an ε-move).
+The hole states form a deterministic automaton over terminals, computed once per grammar:
+
+* ``delta[X, t]`` = close({end[c] : c ∈ R(X), t ∈ labels(c)}), ``R(X) = ∪_{b∈X} R(b)``;
+* entries: a lexeme started before the hole and still in progress at its first byte in
+  configuration ``c`` ends in the hole on terminal ``t`` in ``entry[c, t]`` (ignored: ``eps[c]``);
+  a lexeme that ends exactly where the hole starts lands in ``single[b]`` = close({b});
+* exits: the lexeme in progress may leave the hole in any configuration of ``R(X)``
+  (``rx_off``/``rx_conf``), including the fresh boundaries of ``X`` themselves.
+
+The language of the node ``(p, X)`` is the union of the languages of ``(p, b)``, b ∈ X, so the
+NFA built this way accepts exactly the same terminal sequences; it is just (much) smaller.
+Tested against the reference engine (tests/grammar/test_completable.py, test_builtin_infill.py).
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+
+@njit(cache=True)
+def _reach_all(trans):
+    """R(c) for every configuration c (any bytes, within one lexeme), CSR."""
+    NC = trans.shape[0]
+    ncls = trans.shape[1]
+    off = np.zeros(NC + 1, np.int64)
+    out = [np.int64(0)]
+    out.pop()
+    seen = np.full(NC, -1, np.int64)
+    q = np.empty(NC, np.int64)
+    for c0 in range(NC):
+        q[0] = c0
+        seen[c0] = c0
+        n = 1
+        h = 0
+        while h < n:
+            c = q[h]
+            h += 1
+            out.append(c)
+            for k in range(ncls):
+                c2 = trans[c, k]
+                if c2 >= 0 and seen[c2] != c0:
+                    seen[c2] = c0
+                    q[n] = c2
+                    n += 1
+        off[c0 + 1] = len(out)
+    return off, np.array(out, np.int64)
+
+
+@njit(cache=True)
+def _hash(a):
+    h = np.int64(1469598103934665603)
+    for x in a:
+        h = (h ^ x) * np.int64(1099511628211)
+    return h
+
+
+@njit(cache=True)
+def _build_tables(trans, end, lab, lab_off, lab_terms, T, r_off, r_conf, bidx, bconf):
+    """Hole states reachable from every entry; see the module docstring."""
+    NC = trans.shape[0]
+    NB = bconf.shape[0]
+    # ignored-lexeme ends from each boundary (closure step)
+    ig_off = np.zeros(NB + 1, np.int64)
+    ig = [np.int64(0)]
+    ig.pop()
+    mark = np.full(NB, -1, np.int64)
+    for bi in range(NB):
+        b = bconf[bi]
+        for x in range(r_off[b], r_off[b + 1]):
+            c = r_conf[x]
+            if end[c] >= 0 and lab[c] == -2:
+                e = bidx[end[c]]
+                if mark[e] != bi:
+                    mark[e] = bi
+                    ig.append(e)
+        ig_off[bi + 1] = len(ig)
+    # hole-state store
+    s_off = [np.int64(0)]
+    s_mem = [np.int64(0)]
+    s_mem.pop()
+    table = Dict.empty(types.int64, types.int64)
+    chain = [np.int64(0)]
+    chain.pop()
+    inset = np.zeros(NB, np.bool_)
+    stack = np.empty(NB, np.int64)
+
+    # per-(source, terminal) scratch: touched boundary indices
+    tmask = np.zeros((T, NB), np.bool_)
+    tlist_n = np.zeros(T, np.int64)
+    tlist = np.empty((T, NB), np.int64)
+    touched_t = np.empty(T, np.int64)
+    emask = np.zeros(NB, np.bool_)
+    elist = np.empty(NB, np.int64)
+
+    entry = np.full((NC, T), -1, np.int64)
+    eps = np.full(NC, -1, np.int64)
+    single = np.full(NB, -1, np.int64)
+    delta_rows = [np.full(T, -1, np.int64)]
+    delta_rows.pop()
+    cmark = np.full(NC, -1, np.int64)
+    rx_off = [np.int64(0)]
+    rx_conf = [np.int64(0)]
+    rx_conf.pop()
+
+    n_src = NC + NB   # sources: configurations (entries), boundaries (singles), then hole states
+    src = 0
+    while True:
+        # ---- collect the seed set(s) of this source
+        if src >= n_src + len(s_off) - 1:
+            break
+        nt = 0
+        ne = 0
+        if src < NC:
+            c0 = src
+            for x in range(r_off[c0], r_off[c0 + 1]):
+                c = r_conf[x]
+                if end[c] < 0:
+                    continue
+                e = bidx[end[c]]
+                if lab[c] == -2:
+                    if not emask[e]:
+                        emask[e] = True
+                        elist[ne] = e
+                        ne += 1
+                    continue
+                for li in range(lab_off[lab[c]], lab_off[lab[c] + 1]):
+                    t = lab_terms[li]
+                    if not tmask[t, e]:
+                        if tlist_n[t] == 0:
+                            touched_t[nt] = t
+                            nt += 1
+                        tmask[t, e] = True
+                        tlist[t, tlist_n[t]] = e
+                        tlist_n[t] += 1
+        elif src < n_src:
+            elist[0] = src - NC
+            emask[src - NC] = True
+            ne = 1
+        else:
+            X = src - n_src
+            lo, hi = s_off[X], s_off[X + 1]
+            rx = 0
+            for k in range(lo, hi):
+                b = bconf[s_mem[k]]
+                for x in range(r_off[b], r_off[b + 1]):
+                    c = r_conf[x]
+                    if cmark[c] != X:
+                        cmark[c] = X
+                        rx_conf.append(c)
+                        rx += 1
+                        if end[c] < 0 or lab[c] < 0:
+                            continue
+                        e = bidx[end[c]]
+                        for li in range(lab_off[lab[c]], lab_off[lab[c] + 1]):
+                            t = lab_terms[li]
+                            if not tmask[t, e]:
+                                if tlist_n[t] == 0:
+                                    touched_t[nt] = t
+                                    nt += 1
+                                tmask[t, e] = True
+                                tlist[t, tlist_n[t]] = e
+                                tlist_n[t] += 1
+            rx_off.append(np.int64(len(rx_conf)))
+            delta_rows.append(np.full(T, -1, np.int64))
+        # ---- close + canonicalise each seed set: index -1 = the eps set, else terminal
+        for w in range(-1, nt):
+            if w == -1:
+                if ne == 0:
+                    continue
+                m = ne
+                for i in range(ne):
+                    stack[i] = elist[i]
+                    emask[elist[i]] = False
+            else:
+                t = touched_t[w]
+                m = tlist_n[t]
+                for i in range(m):
+                    stack[i] = tlist[t, i]
+                    tmask[t, tlist[t, i]] = False
+                tlist_n[t] = 0
+            for i in range(m):
+                inset[stack[i]] = True
+            h = 0
+            while h < m:
+                bi = stack[h]
+                h += 1
+                for x in range(ig_off[bi], ig_off[bi + 1]):
+                    e = ig[x]
+                    if not inset[e]:
+                        inset[e] = True
+                        stack[m] = e
+                        m += 1
+            mem = np.sort(stack[:m].copy())
+            for i in range(m):
+                inset[mem[i]] = False
+            hh = _hash(mem)
+            found = -1
+            if hh in table:
+                j = table[hh]
+                while j >= 0:
+                    jl, jh = s_off[j], s_off[j + 1]
+                    if jh - jl == m:
+                        same = True
+                        for x in range(m):
+                            if s_mem[jl + x] != mem[x]:
+                                same = False
+                                break
+                        if same:
+                            found = j
+                            break
+                    j = chain[j]
+            if found < 0:
+                found = len(s_off) - 1
+                chain.append(table[hh] if hh in table else np.int64(-1))
+                table[hh] = found
+                for x in range(m):
+                    s_mem.append(mem[x])
+                s_off.append(np.int64(len(s_mem)))
+            if src < NC:
+                if w == -1:
+                    eps[src] = found
+                else:
+                    entry[src, touched_t[w]] = found
+            elif src < n_src:
+                single[src - NC] = found
+            else:
+                delta_rows[src - n_src][touched_t[w]] = found
+        src += 1
+    NH = len(s_off) - 1
+    delta = np.full((NH, T), -1, np.int64)
+    for i in range(NH):
+        delta[i] = delta_rows[i]
+    return (entry, eps, single, delta, np.array(rx_off, np.int64), np.array(rx_conf, np.int64),
+            np.array(s_off, np.int64), np.array(s_mem, np.int64))
+
+
+class HoleTables:
+    """The per-grammar hole automaton as arrays (see the module docstring); built once."""
+
+    def __init__(self, ct, T):
+        NC = ct.trans.shape[0]
+        self.r_off, self.r_conf = _reach_all(ct.trans)
+        bconf = np.unique(np.concatenate([[0], ct.end[ct.end >= 0]])).astype(np.int64)
+        bidx = np.full(NC, -1, np.int64)
+        bidx[bconf] = np.arange(len(bconf))
+        (self.entry, self.eps, single_b, self.delta, self.rx_off, self.rx_conf,
+         self.s_off, self.s_mem) = _build_tables(ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms,
+                                                 int(T), self.r_off, self.r_conf, bidx, bconf)
+        self.single = np.full(NC, -1, np.int64)      # indexed by boundary configuration
+        self.single[bconf] = single_b
+        self.n_states = int(self.delta.shape[0])
+        self.bconf = bconf
+        _quotient(self, ct)
+
+
+@njit(cache=True)
+def _rec(best, key, d):
+    if key not in best or best[key] > d:
+        best[key] = d
+
+
+@njit(cache=True)
+def _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
+            entry, eps, r_off, r_conf, best):
+    """One-lexeme walks from byte-level state (p0, c0) (c0 a configuration). Uncosted holes are
+    crossed through the reach table: a lexeme in progress at an uncosted hole either ends inside
+    it (edge to a hole state, labelled by a terminal) or leaves it in any reachable configuration.
+    Records into ``best``: key L * ((M+1)*NCX) + target node key -> min cost (L: 0 = ε,
+    2 + q = label set of union state q, LQ + t = terminal t)."""
+    ncls = trans.shape[1]
+    T = entry.shape[1]
+    span = (M + 1) * NCX
+    dist = Dict.empty(types.int64, types.int64)
+    heap = [(np.int64(0), p0, c0)]
+    dist[p0 * NC + c0] = 0
+    while len(heap) > 0:
+        d, p, c = heapq.heappop(heap)
+        if dist[p * NC + c] != d:
+            continue
+        hole_free = p < M and kind[p] == -1 and not costed[p]
+        if end[c] >= 0 and not hole_free:
+            _rec(best, (lab[c] + 2) * span + p * NCX + end[c], d)
+        if p >= M:
+            if isb[c]:
+                _rec(best, p * NCX, d)          # ε: left a hole without starting a lexeme
+            continue
+        if hole_free:
+            for t in range(T):
+                x = entry[c, t]
+                if x >= 0:
+                    _rec(best, (LQ + t) * span + p * NCX + NC + x, d)
+            if eps[c] >= 0:
+                _rec(best, p * NCX + NC + eps[c], d)
+            for i in range(r_off[c], r_off[c + 1]):
+                c2 = r_conf[i]
+                key = (p + 1) * NC + c2
+                if key not in dist or dist[key] > d:
+                    dist[key] = d
+                    heapq.heappush(heap, (d, p + 1, c2))
+        elif kind[p] == -1:
+            for k in range(ncls):
+                c2 = trans[c, k]
+                if c2 >= 0:
+                    key = p * NC + c2
+                    if key not in dist or dist[key] > d + 1:
+                        dist[key] = d + 1
+                        heapq.heappush(heap, (d + 1, p, c2))
+            key = (p + 1) * NC + c
+            if key not in dist or dist[key] > d:
+                dist[key] = d
+                heapq.heappush(heap, (d, p + 1, c))
+        else:
+            c2 = trans[c, byte_class[kind[p]]]
+            if c2 >= 0:
+                key = (p + 1) * NC + c2
+                if key not in dist or dist[key] > d:
+                    dist[key] = d
+                    heapq.heappush(heap, (d, p + 1, c2))
+
+
+@njit(cache=True)
+def _memo_walk(mk, p, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
+               entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost):
+    if mk not in memo:
+        tmp = Dict.empty(types.int64, types.int64)
+        _walk_h(p, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
+                entry, eps, r_off, r_conf, tmp)
+        for k2, d2 in tmp.items():
+            memo_key.append(k2)
+            memo_cost.append(d2)
+        memo[mk] = len(memo_start) - 1
+        memo_start.append(np.int64(len(memo_key)))
+    return memo[mk]
+
+
+@njit(cache=True)
+def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class, isb,
+                    bidx, rc_off, rc_conf, rc_dist, entry, eps, delta, rx_off, rx_conf, r_off, r_conf):
+    """Token-boundary NFA with uncosted holes as hole-state nodes (see the module docstring).
+
+    Same output as :func:`.earley_nb.build_nfa_kernel`: (pos, final, e_off, e_term, e_dst,
+    e_cost), node 0 = start, edges ε-free and sorted by (node, terminal)."""
+    M = kind.shape[0]
+    NC = trans.shape[0]
+    NH = delta.shape[0]
+    T = delta.shape[1]
+    NCX = NC + NH
+    LQ = lab_off.shape[0] - 1 + 2
+    span = (M + 1) * NCX
+    node_of = Dict.empty(types.int64, types.int64)
+    node_p = [np.int64(0)]
+    node_c = [np.int64(0)]
+    node_of[0] = 0
+    r2_off = [np.int64(0)]
+    r2_lab = [np.int64(0)]; r2_lab.pop()
+    r2_dst = [np.int64(0)]; r2_dst.pop()
+    r2_cost = [np.int64(0)]; r2_cost.pop()
+    memo = Dict.empty(types.int64, types.int64)
+    memo_start = [np.int64(0)]
+    memo_key = [np.int64(0)]; memo_key.pop()
+    memo_cost = [np.int64(0)]; memo_cost.pop()
+    u = 0
+    while u < len(node_p):
+        p0 = node_p[u]
+        c0 = node_c[u]
+        best = Dict.empty(types.int64, types.int64)
+        if c0 >= NC:
+            X = c0 - NC
+            for t in range(T):
+                y = delta[X, t]
+                if y >= 0:
+                    best[(LQ + t) * span + p0 * NCX + NC + y] = 0
+            for i in range(rx_off[X], rx_off[X + 1]):
+                c = rx_conf[i]
+                mi = _memo_walk(p0 * NCX + c, p0 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
+                                LQ, isb, entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost)
+                for x in range(memo_start[mi], memo_start[mi + 1]):
+                    _rec(best, memo_key[x], memo_cost[x])
+        elif p0 < M and kind[p0] == -1 and costed[p0] and bidx[c0] >= 0:
+            bi = bidx[c0]
+            for ri in range(rc_off[bi], rc_off[bi + 1]):
+                c = rc_conf[ri]
+                d = rc_dist[ri]
+                if end[c] >= 0:
+                    _rec(best, (lab[c] + 2) * span + p0 * NCX + end[c], d)
+                if c == c0:
+                    continue
+                mi = _memo_walk(p0 * NCX + c, p0 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
+                                LQ, isb, entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost)
+                for x in range(memo_start[mi], memo_start[mi + 1]):
+                    _rec(best, memo_key[x], d + memo_cost[x])
+            best[(p0 + 1) * NCX + c0] = 0      # ε: leave the hole
+        else:
+            _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
+                    entry, eps, r_off, r_conf, best)
+            if p0 < M and kind[p0] == -1 and costed[p0]:
+                best[(p0 + 1) * NCX + c0] = 0
+        for bk, d in best.items():
+            tk = bk % span
+            if tk not in node_of:
+                node_of[tk] = len(node_p)
+                node_p.append(tk // NCX)
+                node_c.append(tk % NCX)
+            r2_lab.append(bk // span)
+            r2_dst.append(node_of[tk])
+            r2_cost.append(d)
+        r2_off.append(np.int64(len(r2_lab)))
+        u += 1
+    n = len(node_p)
+    pos = np.empty(n, np.int64)
+    for i in range(n):
+        pos[i] = node_p[i]
+    final = np.full(n, -1, np.int64)
+    e_off = np.zeros(n + 1, np.int64)
+    e_term = [np.int64(0)]; e_term.pop()
+    e_dst = [np.int64(0)]; e_dst.pop()
+    e_cost = [np.int64(0)]; e_cost.pop()
+    for u in range(n):
+        cl = Dict.empty(types.int64, types.int64)
+        cl[u] = 0
+        h = [(np.int64(0), np.int64(u))]
+        while len(h) > 0:
+            d, w = heapq.heappop(h)
+            if cl[w] != d:
+                continue
+            for e in range(r2_off[w], r2_off[w + 1]):
+                if r2_lab[e] == 0:
+                    v = r2_dst[e]
+                    nd = d + r2_cost[e]
+                    if v not in cl or cl[v] > nd:
+                        cl[v] = nd
+                        heapq.heappush(h, (nd, v))
+        comb = Dict.empty(types.int64, types.int64)
+        for w, dw in cl.items():
+            if pos[w] == M and (final[u] < 0 or dw < final[u]):
+                final[u] = dw
+            for e in range(r2_off[w], r2_off[w + 1]):
+                L = r2_lab[e]
+                if L == 0:
+                    continue
+                nd = dw + r2_cost[e]
+                if L >= LQ:
+                    k = (L - LQ) * n + r2_dst[e]
+                    if k not in comb or comb[k] > nd:
+                        comb[k] = nd
+                    continue
+                q = L - 2
+                for li in range(lab_off[q], lab_off[q + 1]):
+                    k = lab_terms[li] * n + r2_dst[e]
+                    if k not in comb or comb[k] > nd:
+                        comb[k] = nd
+        ks = np.empty(len(comb), np.int64)
+        i = 0
+        for k in comb.keys():
+            ks[i] = k
+            i += 1
+        ks.sort()
+        for k in ks:
+            e_term.append(k // n)
+            e_dst.append(k % n)
+            e_cost.append(comb[k])
+        e_off[u + 1] = len(e_term)
+    return (pos, final, e_off, np.array(e_term, np.int64), np.array(e_dst, np.int64), np.array(e_cost, np.int64))
+
+
+def hole_tables(g):
+    """The grammar's :class:`HoleTables` (built lazily, cached on the Grammar)."""
+    ht = getattr(g, "_hole_tables", None)
+    if ht is None:
+        ht = HoleTables(g.config_tables, g.arrays.T)
+        g._hole_tables = ht
+    return ht
+
+
+def nfa_arrays_holes(g, pattern, costed=frozenset()):
+    """Like :func:`.earley_nb.nfa_arrays_fast`, with uncosted holes as hole-state nodes."""
+    from .earley_nb import nfa_arrays_fast  # noqa: F401  (ensures ct.reach exists)
+
+    ct = g.config_tables
+    ht = hole_tables(g)
+    if getattr(ct, "reach", None) is None:
+        from .earley_nb import hole_reach_kernel
+
+        boundary = np.unique(np.concatenate([[0], ct.end[ct.end >= 0]])).astype(np.int64)
+        bidx = np.full(ct.trans.shape[0], -1, np.int64)
+        bidx[boundary] = np.arange(len(boundary))
+        ct.reach = (bidx,) + tuple(hole_reach_kernel(ct.trans, boundary))
+    bidx, rc_off, rc_conf, rc_dist = ct.reach
+    if getattr(ht, "isb", None) is None:
+        ht.isb = bidx >= 0
+    kind = np.array(pattern.kind, np.int64)
+    cst = np.zeros(pattern.M, np.bool_)
+    for p in pattern.hole_pos:
+        if pattern.hole_of[p] in costed:
+            cst[p] = True
+    return build_nfa_holes(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class, ht.isb,
+                           bidx, rc_off, rc_conf, rc_dist, ht.entry, ht.eps, ht.delta, ht.rx_off, ht.rx_conf,
+                           ht.r_off, ht.r_conf)
+
+
+def _quotient(ht, ct):
+    """Merge hole states with the same behaviour for every pattern (Moore refinement).
+
+    Initial blocks: the exits, summarised exactly by the configurations after the first text
+    byte of each byte class and the lexemes ending exactly where the hole ends ((label, end)
+    pairs of accepting reachable configurations); refinement: terminal successors."""
+    NH = ht.n_states
+    ncls = ct.trans.shape[1]
+    keys = []
+    for X in range(NH):
+        cs = ht.rx_conf[ht.rx_off[X]:ht.rx_off[X + 1]]
+        t = ct.trans[cs]
+        first = tuple(tuple(np.unique(t[:, k][t[:, k] >= 0]).tolist()) for k in range(ncls))
+        acc = cs[ct.end[cs] >= 0]
+        zero = tuple(sorted(set(zip(ct.lab[acc].tolist(), ct.end[acc].tolist()))))
+        keys.append((first, zero))
+    ids = {}
+    block = np.array([ids.setdefault(k, len(ids)) for k in keys], np.int64)
+    nb = len(ids)
+    while True:
+        succ = np.where(ht.delta >= 0, block[np.maximum(ht.delta, 0)], -1)
+        sig = np.concatenate([block[:, None], succ], 1)
+        _, new = np.unique(sig, axis=0, return_inverse=True)
+        new = np.asarray(new).reshape(-1)
+        nn = int(new.max()) + 1
+        block = new
+        if nn == nb:
+            break
+        nb = nn
+    _, rep = np.unique(block, return_index=True)      # representative state of each class
+    ht.entry = np.where(ht.entry >= 0, block[np.maximum(ht.entry, 0)], -1)
+    ht.eps = np.where(ht.eps >= 0, block[np.maximum(ht.eps, 0)], -1)
+    ht.single = np.where(ht.single >= 0, block[np.maximum(ht.single, 0)], -1)
+    d = ht.delta[rep]
+    ht.delta = np.where(d >= 0, block[np.maximum(d, 0)], -1)
+    offs = [0]
+    confs = []
+    for X in rep:
+        confs.append(ht.rx_conf[ht.rx_off[X]:ht.rx_off[X + 1]])
+        offs.append(offs[-1] + len(confs[-1]))
+    ht.rx_off = np.array(offs, np.int64)
+    ht.rx_conf = np.concatenate(confs).astype(np.int64)
+    ht.n_states_raw = NH
+    ht.n_states = len(rep)
