@@ -228,6 +228,9 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
                 stack_o.append(np.int64(0)); stack_dr.append(np.int64(0)); stack_j.append(GOAL); stack_c.append(c + final[j])
 
 
+USE_KERNEL0 = True   # cost-free automata: stack + open addressing kernel (tests switch it off to compare)
+
+
 def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None):
     """Min cost to the goal (None if not derivable within ``limit``), work, budget_hit.
 
@@ -235,6 +238,13 @@ def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None
     if ga.empty:
         return None, 0, False
     pos, final, e_off, e_term, e_dst, e_cost = arrays if arrays is not None else nfa_arrays(nfa)
+    if USE_KERNEL0 and limit is None and not e_cost.any() and (final.shape[0] == 0 or final.max() <= 0):
+        found, work, status = earley_kernel0(
+            np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
+            pos, final, e_off, e_term, e_dst, np.int64(-1 if max_work is None else max_work))
+        if status == 1:
+            return None, int(work), True
+        return (0 if found else None), int(work), False
     c, work, status = earley_kernel(
         np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
         pos, final, e_off, e_term, e_dst, e_cost,
@@ -626,3 +636,204 @@ def minimize_layered(d_pos, d_final, d_off, d_term, d_dst, n_terms, hole_positio
     q_final = np.where(d_final[rep], 0, -1).astype(np.int64)
     return (q_pos.astype(np.int64), q_final, q_off.astype(np.int64), terms.astype(np.int64),
             dsts.astype(np.int64), np.zeros(len(terms), np.int64))
+
+
+# --------------------------------------------------------------------------------------------
+# Cost-free variant: every edge and final cost is 0 (no costed hole), so the deduction is a plain
+# fixpoint and the processing order does not matter (waiting items and completions are both
+# recorded, each binary step fires when the later of its two premises is processed). A stack
+# replaces the priority queue and open-addressing tables over int64 arrays replace typed dicts.
+
+@njit(cache=True, inline="always")
+def _h(key, mask):
+    x = key * np.int64(-7046029254386353131)
+    return (x ^ (x >> 29)) & mask
+
+
+@njit(cache=True)
+def _grow(keys, vals):
+    cap = keys.shape[0] * 2
+    nk = np.full(cap, -1, np.int64)
+    nv = np.empty(cap, np.int64)
+    mask = cap - 1
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        if k >= 0:
+            s = _h(k, mask)
+            while nk[s] >= 0:
+                s = (s + 1) & mask
+            nk[s] = k
+            nv[s] = vals[i]
+    return nk, nv
+
+
+@njit(cache=True, inline="always")
+def _find(keys, key):
+    mask = keys.shape[0] - 1
+    s = _h(key, mask)
+    while True:
+        k = keys[s]
+        if k == key or k < 0:
+            return s
+        s = (s + 1) & mask
+
+
+@njit(cache=True)
+def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred,
+                   pos, final, e_off, e_term, e_dst, max_work):
+    """Recogniser for cost-free automata: returns (1 found / 0 not, work, status 0/1 budget)."""
+    n = pos.shape[0]
+    NDR = dr_next.shape[0]
+    NS = nullable.shape[0]
+    cap = 1024
+    it_o = np.empty(cap, np.int64)
+    it_dr = np.empty(cap, np.int64)
+    it_j = np.empty(cap, np.int64)
+    n_items = 0
+    ix_k = np.full(4096, -1, np.int64)     # item index: key -> item
+    ix_v = np.empty(4096, np.int64)
+    n_ix = 0
+    wk_k = np.full(1024, -1, np.int64)     # (j, B) -> head of waiting list
+    wk_v = np.empty(1024, np.int64)
+    n_wk = 0
+    ck_k = np.full(1024, -1, np.int64)     # (o, A) -> head of completed list
+    ck_v = np.empty(1024, np.int64)
+    n_ck = 0
+    wcap = 1024
+    wl_item = np.empty(wcap, np.int64)
+    wl_next = np.empty(wcap, np.int64)
+    n_wl = 0
+    ccap = 1024
+    cl_item = np.empty(ccap, np.int64)
+    cl_next = np.empty(ccap, np.int64)
+    n_cl = 0
+    todo = np.empty(1024, np.int64)
+    n_todo = 0
+    pend_o = np.empty(1024, np.int64)
+    pend_dr = np.empty(1024, np.int64)
+    pend_j = np.empty(1024, np.int64)
+    n_pend = 1
+    pend_o[0] = 0
+    pend_dr[0] = rule_first[0]
+    pend_j[0] = 0
+    work = 0
+    while True:
+        while n_pend > 0:
+            n_pend -= 1
+            o = pend_o[n_pend]; dr = pend_dr[n_pend]; j = pend_j[n_pend]
+            if j < 0:
+                return 1, work, 0
+            key = (o * NDR + dr) * n + j
+            s = _find(ix_k, key)
+            if ix_k[s] >= 0:
+                continue
+            ix_k[s] = key
+            ix_v[s] = n_items
+            n_ix += 1
+            if n_items == cap:
+                cap *= 2
+                a = np.empty(cap, np.int64); a[:n_items] = it_o[:n_items]; it_o = a
+                a = np.empty(cap, np.int64); a[:n_items] = it_dr[:n_items]; it_dr = a
+                a = np.empty(cap, np.int64); a[:n_items] = it_j[:n_items]; it_j = a
+            it_o[n_items] = o; it_dr[n_items] = dr; it_j[n_items] = j
+            if n_todo == todo.shape[0]:
+                a = np.empty(2 * n_todo, np.int64); a[:n_todo] = todo; todo = a
+            todo[n_todo] = n_items
+            n_todo += 1
+            n_items += 1
+            if 2 * n_ix > ix_k.shape[0]:
+                ix_k, ix_v = _grow(ix_k, ix_v)
+        if n_todo == 0:
+            return 0, work, 0
+        n_todo -= 1
+        k = todo[n_todo]
+        work += 1
+        if max_work >= 0 and work > max_work:
+            return 0, work, 1
+        o = it_o[k]; dr = it_dr[k]; j = it_j[k]
+        B = dr_next[dr]
+        # room for the pushes of this step
+        need = n_pend + 8 + (e_off[j + 1] - e_off[j])
+        if B >= T:
+            need += pred_off[B + 1] - pred_off[B]
+        if need > pend_o.shape[0]:
+            c2 = max(need, 2 * pend_o.shape[0])
+            a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
+            a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
+            a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+        if B >= 0 and B < T:
+            lo = _first_edge(e_term, e_off[j], e_off[j + 1], B)
+            hi = e_off[j + 1]
+            while lo < hi and e_term[lo] == B:
+                pend_o[n_pend] = o; pend_dr[n_pend] = dr + 1; pend_j[n_pend] = e_dst[lo]
+                n_pend += 1
+                lo += 1
+        elif B >= 0:
+            wk = j * NS + B
+            if n_wl == wcap:
+                wcap *= 2
+                a = np.empty(wcap, np.int64); a[:n_wl] = wl_item[:n_wl]; wl_item = a
+                a = np.empty(wcap, np.int64); a[:n_wl] = wl_next[:n_wl]; wl_next = a
+            s = _find(wk_k, wk)
+            fresh = wk_k[s] < 0
+            wl_item[n_wl] = k
+            wl_next[n_wl] = -1 if fresh else wk_v[s]
+            if fresh:
+                wk_k[s] = wk
+                n_wk += 1
+            wk_v[s] = n_wl
+            n_wl += 1
+            if fresh:
+                for pi in range(pred_off[B], pred_off[B + 1]):
+                    pend_o[n_pend] = j; pend_dr[n_pend] = rule_first[pred[pi]]; pend_j[n_pend] = j
+                    n_pend += 1
+                if 2 * n_wk > wk_k.shape[0]:
+                    wk_k, wk_v = _grow(wk_k, wk_v)
+            if nullable[B]:
+                pend_o[n_pend] = o; pend_dr[n_pend] = dr + 1; pend_j[n_pend] = j
+                n_pend += 1
+            s = _find(ck_k, wk)
+            h = ck_v[s] if ck_k[s] >= 0 else np.int64(-1)
+            while h >= 0:
+                if n_pend == pend_o.shape[0]:
+                    c2 = 2 * n_pend
+                    a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
+                    a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
+                    a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+                pend_o[n_pend] = o; pend_dr[n_pend] = dr + 1; pend_j[n_pend] = it_j[cl_item[h]]
+                n_pend += 1
+                h = cl_next[h]
+        else:
+            r = dr_rule[dr]
+            A = rule_lhs[r]
+            ckey = o * NS + A
+            if n_cl == ccap:
+                ccap *= 2
+                a = np.empty(ccap, np.int64); a[:n_cl] = cl_item[:n_cl]; cl_item = a
+                a = np.empty(ccap, np.int64); a[:n_cl] = cl_next[:n_cl]; cl_next = a
+            s = _find(ck_k, ckey)
+            fresh = ck_k[s] < 0
+            cl_item[n_cl] = k
+            cl_next[n_cl] = -1 if fresh else ck_v[s]
+            if fresh:
+                ck_k[s] = ckey
+                n_ck += 1
+            ck_v[s] = n_cl
+            n_cl += 1
+            if fresh and 2 * n_ck > ck_k.shape[0]:
+                ck_k, ck_v = _grow(ck_k, ck_v)
+            s = _find(wk_k, ckey)
+            h = wk_v[s] if wk_k[s] >= 0 else np.int64(-1)
+            while h >= 0:
+                if n_pend == pend_o.shape[0]:
+                    c2 = 2 * n_pend
+                    a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
+                    a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
+                    a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+                wk2 = wl_item[h]
+                pend_o[n_pend] = it_o[wk2]; pend_dr[n_pend] = it_dr[wk2] + 1; pend_j[n_pend] = j
+                n_pend += 1
+                h = wl_next[h]
+            if r == 0 and o == 0 and final[j] >= 0:
+                pend_o[n_pend] = 0; pend_dr[n_pend] = 0; pend_j[n_pend] = -1
+                n_pend += 1

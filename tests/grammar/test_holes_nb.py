@@ -90,3 +90,35 @@ def test_builtin_cuts_agree():
                                                            hole_positions=pat.hole_pos))[0] for z in (x, y)]
         assert rx[0] == rx[1]
         assert (rx[0] is not None) == cpp.completable(ps).ok
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(grammars(), st.lists(multi_hole(), min_size=2, max_size=2))
+def test_cost_free_kernel_matches(gtext, cases):
+    """earley_kernel0 (stack, open addressing) vs the priority-queue kernel, same automata."""
+    from memgram.grammar import earley_nb
+
+    g, _ = _build(gtext)
+    if g is None:
+        return
+    for ps in cases:
+        pat = Pattern(_segments(ps)[0])
+        a = nfa_arrays_fast(g.config_tables, pat)
+        res = []
+        for flag in (False, True):
+            earley_nb.USE_KERNEL0 = flag
+            try:
+                res.append(run_fast(g.arrays, arrays=a)[0])
+            finally:
+                earley_nb.USE_KERNEL0 = True
+        assert res[0] == res[1], (gtext, ps, res)
+        assert (res[1] is not None) == g.completable(ps, engine="reference").ok
+
+
+def test_cost_free_kernel_budget_and_accepts():
+    g = Grammar.builtin("cpp")
+    src = open(sorted(glob.glob(os.path.join(os.path.dirname(__file__), "cpp_corpus", "*.cpp")))[1]).read()
+    assert g.accepts(src)
+    assert not g.accepts(src.replace("{", "", 1))
+    r = g.completable([src[:40], HOLE, src[60:]], budget=5)
+    assert r.ok is None and "budget" in r.reason
