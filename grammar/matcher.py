@@ -249,17 +249,29 @@ class GrammarIndex:
     SLICE_MIN_BYTES = 64
 
     def slice_for(self, c):
-        """The vocabulary slice of configuration c (tokens made of bytes c loops on), or None."""
+        """(slice, d) for configuration c, or None: the bytes X that lead c to one configuration d
+        which loops on X (and cannot end a lexeme); the tokens made of X bytes all end in d."""
         if c in self._slice_of:
             return self._slice_of[c]
-        sl = None
-        if self.end[c] < 0:
-            loops = self.trans[c] == c
-            xs = loops[self.bcls]
-            if int(xs.sum()) >= self.SLICE_MIN_BYTES:
-                sl = self.table.slice(xs)
-        self._slice_of[c] = sl
-        return sl
+        r = None
+        targets = self.trans[c][self.bcls]                 # per byte
+        live = targets[targets >= 0]
+        if len(live) >= self.SLICE_MIN_BYTES:
+            best = None
+            for d in np.unique(live).tolist():               # the target reached by most first bytes
+                if self.end[d] >= 0:                         # among those that loop on many bytes
+                    continue
+                x2 = self.trans[d][self.bcls] == d
+                n1 = int((targets == d).sum())
+                if int(x2.sum()) >= self.SLICE_MIN_BYTES and (best is None or n1 > best[0]):
+                    best = (n1, d, x2)
+            if best is not None:
+                _, d, x2 = best
+                sl = self.table.slice(targets == d, x2)
+                if sl is not None:
+                    r = (sl, d)
+        self._slice_of[c] = r
+        return r
 
     def piece(self, key, starts, start_cfg, akey, trie=None):
         """Cached walk: (uint32 mask, [(config, event nodes)], nonzero words or None)."""
@@ -269,10 +281,11 @@ class GrammarIndex:
             return p
         ok, useful = self.tables_for(akey)
         t = self.trie if trie is None else trie
-        sl = self.slice_for(start_cfg) if starts is self.root_starts else None
-        if sl is not None:
-            # tokens inside the slice keep the configuration: allowed iff ok[start_cfg]; walk the rest
-            mask = sl.inside.copy() if ok[start_cfg] else np.zeros(self.table.n_words, np.uint32)
+        sd = self.slice_for(start_cfg) if starts is self.root_starts else None
+        if sd is not None:
+            # tokens inside the slice all end in configuration d: allowed iff ok[d]; walk the rest
+            sl, d = sd
+            mask = sl.inside.copy() if ok[d] else np.zeros(self.table.n_words, np.uint32)
             t = sl.trie
             self.stats["sliced"] += 1
         else:
@@ -293,9 +306,9 @@ class GrammarIndex:
             order = np.argsort(cfgs, kind="stable")
             cs = cfgs[order]
             ns = nodes[order]
-            cut = np.flatnonzero(np.diff(cs)) + 1
-            for a, b in zip(np.r_[0, cut], np.r_[cut, len(cs)]):
-                groups.append((int(cs[a]), np.ascontiguousarray(ns[a:b]), t))
+            cut = (np.flatnonzero(cs[1:] != cs[:-1]) + 1).tolist()
+            for a, b in zip([0] + cut, cut + [len(cs)]):
+                groups.append((int(cs[a]), ns[a:b].copy(), t))
         nz = np.flatnonzero(mask)
         p = (mask, groups, nz if len(nz) * 8 < len(mask) else None)
         if len(self._pieces) >= self.MAX_PIECES:

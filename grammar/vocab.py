@@ -57,15 +57,14 @@ class VocabTrie:
 
 
 class Slice:
-    """Tokens whose bytes all lie in a byte set X (``inside``: uint32 mask words) and the trie of
-    the other tokens (``trie``). A lexer configuration that loops on every byte of X keeps the
-    first group in place, so only the second needs a walk (llguidance calls this a slicer)."""
+    """Tokens whose first byte lies in X1 and all other bytes in X2 (``inside``: uint32 mask
+    words), and the trie of the other tokens (``trie``). When X1 leads a lexer configuration c to
+    one configuration d that loops on X2, the first group all end in d, so only the second group
+    needs a walk (llguidance calls this a slicer)."""
 
-    def __init__(self, table: "TokenTable", allowed_bytes: np.ndarray):
+    def __init__(self, table: "TokenTable", first_bytes: np.ndarray, rest_bytes: np.ndarray):
         usable = table.usable
-        mat, lens = table.byte_matrix()
-        xs = np.append(np.asarray(allowed_bytes, bool), True)      # index 256 = padding
-        ins = xs[mat].all(1) & usable & (lens > 0)
+        ins = table.inside(first_bytes, rest_bytes)
         rest = usable & ~ins
         bits = np.zeros(table.n_words * 32, bool)
         bits[:len(ins)] = ins
@@ -114,16 +113,24 @@ class TokenTable:
             self._mat = (mat, lens)
         return self._mat
 
-    def slice(self, allowed_bytes, min_fraction: float = 0.5):
-        """The :class:`Slice` for a byte set (bool [256]), or None when fewer than ``min_fraction``
-        of the usable tokens lie inside it (not worth a second trie); cached per table."""
-        xs = np.asarray(allowed_bytes, bool)
-        key = (np.packbits(xs).tobytes(), min_fraction)
+    def inside(self, first_bytes, rest_bytes) -> np.ndarray:
+        """bool per token: usable, non-empty, first byte in ``first_bytes``, the others in ``rest_bytes``."""
+        mat, lens = self.byte_matrix()
+        x1 = np.append(np.asarray(first_bytes, bool), False)
+        x2 = np.append(np.asarray(rest_bytes, bool), True)     # index 256 = padding
+        return x1[mat[:, 0]] & x2[mat[:, 1:]].all(1) & self.usable & (lens > 0)
+
+    def slice(self, first_bytes, rest_bytes=None, min_fraction: float = 0.3):
+        """The :class:`Slice` for byte sets (bool [256]; ``rest_bytes`` defaults to ``first_bytes``),
+        or None when fewer than ``min_fraction`` of the usable tokens lie inside (not worth a
+        second trie); cached per table."""
+        x1 = np.asarray(first_bytes, bool)
+        x2 = x1 if rest_bytes is None else np.asarray(rest_bytes, bool)
+        key = (np.packbits(x1).tobytes(), np.packbits(x2).tobytes(), min_fraction)
         if key in self._slices:
             return self._slices[key]
-        mat, lens = self.byte_matrix()
-        n_in = int((np.append(xs, True)[mat].all(1) & self.usable & (lens > 0)).sum())
-        sl = Slice(self, xs) if n_in >= min_fraction * int(self.usable.sum()) else None
+        n_in = int(self.inside(x1, x2).sum())
+        sl = Slice(self, x1, x2) if n_in >= min_fraction * int(self.usable.sum()) else None
         self._slices[key] = sl
         return sl
 
