@@ -247,7 +247,7 @@ class LLGuidanceEngine:
         err = self.ll.LLMatcher.validate_grammar(g, self.tok)
         if err:
             raise ValueError(err)
-        m = self.ll.LLMatcher(self.tok, g)
+        m = self.ll.LLMatcher(self.tok, g, log_level=0)
         if m.is_error():
             raise ValueError(m.get_error())
         return m

@@ -120,7 +120,7 @@ class TokenTable:
         x2 = np.append(np.asarray(rest_bytes, bool), True)     # index 256 = padding
         return x1[mat[:, 0]] & x2[mat[:, 1:]].all(1) & self.usable & (lens > 0)
 
-    def slice(self, first_bytes, rest_bytes=None, min_fraction: float = 0.3):
+    def slice(self, first_bytes, rest_bytes=None, min_fraction: float = 0.75):
         """The :class:`Slice` for byte sets (bool [256]; ``rest_bytes`` defaults to ``first_bytes``),
         or None when fewer than ``min_fraction`` of the usable tokens lie inside (not worth a
         second trie); cached per table."""
