@@ -260,3 +260,34 @@ def test_slices_equal_plain_walks(bpe_table):
         assert np.array_equal(fast.mask(), plain.mask())
         assert fast.advance(t) and plain.advance(t)
     assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
+
+
+def test_token_table_bytes(bpe_table):
+    table, tok = bpe_table
+    assert len(table) == len(tok) and table.logits_width >= len(tok)
+    assert set(table.eos_ids.tolist()) >= {tok.eos_token_id}
+    assert all(table.special[i] for i in tok.all_special_ids)
+    text = 'int main() { return "é€ ok"; }\n\t  x'
+    ids = tok.encode(text, add_special_tokens=False)
+    assert b"".join(table.token_bytes[i] for i in ids) == text.encode("utf-8")
+    rng = random.Random(0)
+    n_checked = 0
+    for i in rng.sample(range(len(tok)), 400):
+        if table.special[i]:
+            continue
+        s = tok.decode([i])
+        if "\ufffd" not in s:
+            assert table.token_bytes[i] == s.encode("utf-8"), i
+            n_checked += 1
+    assert n_checked > 300
+
+
+def test_sentencepiece_table_and_wide_logits():
+    table = sentencepiece_table()
+    assert table.token_bytes[3 + 0x41] == b"A"                # <0x41>
+    i = table.token_bytes.index(b" return")                   # ▁return
+    assert i > 0 and table.logits_width == len(table) + 13
+    g = Grammar.builtin("json")
+    m = compile_matcher(g, table)
+    ids = TokenTable.mask_to_ids(m.mask())
+    assert ids.max() < len(table) and 2 not in ids            # nothing past the vocabulary, no EOS yet
