@@ -129,8 +129,16 @@ class GrammarLogitsProcessor(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         B, L = input_ids.shape
         prev = self._prev
-        new_gen = (self.matchers is None or prev is None or prev.shape[0] != B or L != prev.shape[1] + 1
-                   or not torch.equal(input_ids[:, :-1], prev))
+        new_gen = self.matchers is None or prev is None or L != prev.shape[1] + 1
+        if not new_gen and (prev.shape[0] != B or not torch.equal(input_ids[:, :-1], prev)):
+            # beam search reorders (and may duplicate) rows: follow each row to its parent row
+            same = (input_ids[:, None, :-1] == prev[None]).all(-1)          # [B, B_prev]
+            if bool(same.any(1).all()):
+                parent = same.int().argmax(1).tolist()
+                self.matchers = [self.matchers[p].copy() for p in parent]
+                self._done = [self._done[p] for p in parent]
+            else:
+                new_gen = True
         if new_gen:
             self._start(input_ids)
         else:

@@ -64,6 +64,21 @@ def test_processor_eos_rows_reuse_and_violation():
         proc(torch.cat([ids2, torch.tensor([[1], [0]])], 1), torch.zeros(2, 9))
 
 
+def test_processor_follows_reordered_rows():
+    # beam search reorders rows between steps: each row continues its parent's state
+    table = small_table()
+    g = Grammar.from_lark('start: "a" "b" | "b" "a"')
+    proc = GrammarLogitsProcessor(g, table)
+    ids = torch.tensor([[7], [7]])
+    proc(ids, torch.zeros(2, 9))
+    ids = torch.tensor([[7, 0], [7, 1]])                 # row 0 took "a", row 1 took "b"
+    al = allowed_of(proc(ids, torch.zeros(2, 9)))
+    assert al == [{1}, {0}]
+    ids = torch.tensor([[7, 1, 0], [7, 1, 0]])           # both beams now descend from old row 1
+    al = allowed_of(proc(ids, torch.zeros(2, 9)))
+    assert al == [{4}, {4}] and proc.outputs_accepting() == [True, True]
+
+
 def test_processor_shared_grammar_repeated_rows():
     table = small_table()
     g = Grammar.from_lark('start: "a" "b"')
