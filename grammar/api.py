@@ -254,11 +254,16 @@ def _run_engine(eng, limit, budget, seconds, t0):
     return c, "", eng.work - w0
 
 
-_MINIMIZE_EDGES = 4000   # below this the parser is cheaper than determinising + minimising
+# Determinise + minimise the automaton before parsing when it has more edges than this. With the
+# hole-state automaton and the cost-free kernel, parsing directly is faster on the shipped grammars
+# (and the subset construction over hole states can blow up with several holes): off by default;
+# tests set it to 0 to exercise the path.
+_MINIMIZE_EDGES = 10**12
 
 
 def _check_fast(g, pat, budget):
-    from .earley_nb import minimize_layered, nfa_arrays_fast, run_fast, subset_kernel
+    from .earley_nb import minimize_layered, run_fast, subset_kernel
+    from .holes_nb import nfa_arrays_holes
 
     t0 = time.perf_counter()
     hg = g.hole_graph
@@ -267,15 +272,8 @@ def _check_fast(g, pat, budget):
     for key in (bounded if bounded else [None]):
         costed = frozenset() if key is None else frozenset([key])
         limit = None if key is None else pat.bounds[key]
-        if costed or len(pat.hole_pos) <= 1:
-            # uncosted holes as nodes of the per-grammar hole automaton (grammar/holes_nb.py):
-            # a smaller NFA; with several uncosted holes that are then determinised the subset
-            # construction over hole states blows up, so those keep the per-boundary builder
-            from .holes_nb import nfa_arrays_holes
-
-            arrays = nfa_arrays_holes(g, pat, costed)
-        else:
-            arrays = nfa_arrays_fast(g.config_tables, pat, costed)
+        # uncosted holes as nodes of the per-grammar hole automaton (grammar/holes_nb.py)
+        arrays = nfa_arrays_holes(g, pat, costed)
         if not costed and len(arrays[3]) > _MINIMIZE_EDGES:
             # all costs 0: determinise and merge language-equivalent states (a hole's ~100
             # lookahead classes collapse to a few states), then parse the smaller automaton

@@ -263,6 +263,8 @@ class HoleTables:
         self.n_states = int(self.delta.shape[0])
         self.bconf = bconf
         _quotient(self, ct)
+        self.xb_off, self.xb_conf, self.xz_off, self.xz_key = _exit_tables(
+            ct.trans, ct.end, ct.lab, self.rx_off, self.rx_conf)
 
 
 @njit(cache=True)
@@ -347,7 +349,7 @@ def _memo_walk(mk, p, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC, 
 
 @njit(cache=True)
 def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class, isb,
-                    bidx, rc_off, rc_conf, rc_dist, entry, eps, delta, rx_off, rx_conf, r_off, r_conf):
+                    bidx, rc_off, rc_conf, rc_dist, entry, eps, delta, xb_off, xb_conf, xz_off, xz_key, r_off, r_conf):
     """Token-boundary NFA with uncosted holes as hole-state nodes (see the module docstring).
 
     Same output as :func:`.earley_nb.build_nfa_kernel`: (pos, final, e_off, e_term, e_dst,
@@ -357,6 +359,7 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
     NH = delta.shape[0]
     T = delta.shape[1]
     NCX = NC + NH
+    ncls = trans.shape[1]
     LQ = lab_off.shape[0] - 1 + 2
     span = (M + 1) * NCX
     node_of = Dict.empty(types.int64, types.int64)
@@ -382,12 +385,20 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
                 y = delta[X, t]
                 if y >= 0:
                     best[(LQ + t) * span + p0 * NCX + NC + y] = 0
-            for i in range(rx_off[X], rx_off[X + 1]):
-                c = rx_conf[i]
-                mi = _memo_walk(p0 * NCX + c, p0 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
-                                LQ, isb, entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost)
-                for x in range(memo_start[mi], memo_start[mi + 1]):
-                    _rec(best, memo_key[x], memo_cost[x])
+            p1 = p0 + 1
+            for i in range(xz_off[X], xz_off[X + 1]):      # lexemes ending where the hole ends
+                zk = xz_key[i]
+                _rec(best, (zk // NC) * span + p1 * NCX + zk % NC, 0)
+            if p1 >= M:
+                _rec(best, p1 * NCX, 0)                     # ε: the hole ends the pattern
+            else:                                           # kind[p1] is a byte (holes merge)
+                tag = X * ncls + byte_class[kind[p1]]
+                for i in range(xb_off[tag], xb_off[tag + 1]):
+                    c = xb_conf[i]
+                    mi = _memo_walk(p1 * NCX + c, p1 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
+                                    LQ, isb, entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost)
+                    for x in range(memo_start[mi], memo_start[mi + 1]):
+                        _rec(best, memo_key[x], memo_cost[x])
         elif p0 < M and kind[p0] == -1 and costed[p0] and bidx[c0] >= 0:
             bi = bidx[c0]
             for ri in range(rc_off[bi], rc_off[bi + 1]):
@@ -506,8 +517,8 @@ def nfa_arrays_holes(g, pattern, costed=frozenset()):
         if pattern.hole_of[p] in costed:
             cst[p] = True
     return build_nfa_holes(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class, ht.isb,
-                           bidx, rc_off, rc_conf, rc_dist, ht.entry, ht.eps, ht.delta, ht.rx_off, ht.rx_conf,
-                           ht.r_off, ht.r_conf)
+                           bidx, rc_off, rc_conf, rc_dist, ht.entry, ht.eps, ht.delta, ht.xb_off, ht.xb_conf,
+                           ht.xz_off, ht.xz_key, ht.r_off, ht.r_conf)
 
 
 def _quotient(ht, ct):
@@ -554,3 +565,39 @@ def _quotient(ht, ct):
     ht.rx_conf = np.concatenate(confs).astype(np.int64)
     ht.n_states_raw = NH
     ht.n_states = len(rep)
+
+
+@njit(cache=True)
+def _exit_tables(trans, end, lab, rx_off, rx_conf):
+    """Per hole state X: the configurations after the first text byte of class k that a lexeme
+    leaving the hole can be in (CSR over X*ncls + k), and the (label, end) pairs of lexemes that
+    end exactly at the hole's end (CSR over X; key (lab+2)*NC + end)."""
+    NH = rx_off.shape[0] - 1
+    NC = trans.shape[0]
+    ncls = trans.shape[1]
+    xb_off = np.zeros(NH * ncls + 1, np.int64)
+    xb = [np.int64(0)]
+    xb.pop()
+    xz_off = np.zeros(NH + 1, np.int64)
+    xz = [np.int64(0)]
+    xz.pop()
+    mark = np.full(NC, -1, np.int64)
+    for X in range(NH):
+        for k in range(ncls):
+            tag = X * ncls + k
+            for i in range(rx_off[X], rx_off[X + 1]):
+                c2 = trans[rx_conf[i], k]
+                if c2 >= 0 and mark[c2] != tag:
+                    mark[c2] = tag
+                    xb.append(c2)
+            xb_off[tag + 1] = len(xb)
+        seen = Dict.empty(types.int64, types.int64)
+        for i in range(rx_off[X], rx_off[X + 1]):
+            c = rx_conf[i]
+            if end[c] >= 0:
+                key = (lab[c] + 2) * NC + end[c]
+                if key not in seen:
+                    seen[key] = 1
+                    xz.append(key)
+        xz_off[X + 1] = len(xz)
+    return xb_off, np.array(xb, np.int64), xz_off, np.array(xz, np.int64)
