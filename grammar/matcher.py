@@ -249,27 +249,19 @@ class GrammarIndex:
     SLICE_MIN_BYTES = 64
 
     def slice_for(self, c):
-        """(slice, d) for configuration c, or None: the bytes X that lead c to one configuration d
-        which loops on X (and cannot end a lexeme); the tokens made of X bytes all end in d."""
+        """(slice, c) for a configuration c that loops on a set X of >= SLICE_MIN_BYTES bytes and cannot
+        end a lexeme (string contents), else None: the tokens made of X bytes all end in c."""
         if c in self._slice_of:
             return self._slice_of[c]
         r = None
-        targets = self.trans[c][self.bcls]                 # per byte
-        live = targets[targets >= 0]
-        if len(live) >= self.SLICE_MIN_BYTES:
-            best = None
-            for d in np.unique(live).tolist():               # the target reached by most first bytes
-                if self.end[d] >= 0:                         # among those that loop on many bytes
-                    continue
-                x2 = self.trans[d][self.bcls] == d
-                n1 = int((targets == d).sum())
-                if int(x2.sum()) >= self.SLICE_MIN_BYTES and (best is None or n1 > best[0]):
-                    best = (n1, d, x2)
-            if best is not None:
-                _, d, x2 = best
-                sl = self.table.slice(targets == d, x2)
+        # only configurations that loop on their own: the loop sets (string contents) are shared by
+        # many grammars, so the slices (per tokenizer) are few and built once
+        if self.end[c] < 0:
+            x = self.trans[c][self.bcls] == c
+            if int(x.sum()) >= self.SLICE_MIN_BYTES:
+                sl = self.table.slice(x, x)
                 if sl is not None:
-                    r = (sl, d)
+                    r = (sl, c)
         self._slice_of[c] = r
         return r
 
