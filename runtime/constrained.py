@@ -277,7 +277,10 @@ def infill(model, tok, pieces, grammar="cpp", *, max_new_tokens: int = 48, top_k
 
     A hole closes when the model's best admissible token begins the text that follows the hole
     (or EOS) and the closed program is still completable; after ``max_new_tokens`` tokens the hole
-    closes as soon as closing is completable. ``prompt`` is prepended for the model only.
+    closes as soon as closing is completable; if no admissible token is found (or after
+    ``4 * max_new_tokens``) the grammar's shortest completion finishes the remaining holes (their
+    fills are reported as None). ``prompt`` is prepended for the model only. ``check_budget``:
+    parser items per completability check (a check that hits it counts as "no").
     Returns the filled text (and the list of fills with ``return_fills=True``)."""
     g = _grammar(grammar)
     table = token_table(tok, model)
@@ -314,6 +317,7 @@ def infill(model, tok, pieces, grammar="cpp", *, max_new_tokens: int = 48, top_k
             if pm is not None:
                 mk = pm.mask()
                 allowed = bitmask_to_bool(torch.from_numpy(mk[None]).to(logits.device), logits.shape[-1])[0]
+                allowed[[e for e in eos if e < logits.shape[-1]]] = True   # EOS = "close the hole"
                 logits = logits.masked_fill(~allowed, float("-inf"))
             order = torch.argsort(logits, descending=True)[: top_k * 4].tolist()
             chosen = None
@@ -356,7 +360,7 @@ def infill(model, tok, pieces, grammar="cpp", *, max_new_tokens: int = 48, top_k
                 if comp is None:
                     raise RuntimeError("infill: no completion found")
                 text = comp.decode("utf-8", errors="replace") if isinstance(comp, bytes) else comp
-                fills.append(None)
+                fills.append(None)    # this and the later holes were completed by the grammar
                 return (text, fills) if return_fills else text
             if chosen is None:
                 break
@@ -366,10 +370,10 @@ def infill(model, tok, pieces, grammar="cpp", *, max_new_tokens: int = 48, top_k
                 pm = None
             ids = torch.cat([ids, torch.tensor([[chosen]], device=ids.device)], 1)
             n_tok += 1
-        fills.append(fill)
+        fills.append(fill.decode("utf-8", errors="replace"))
         done += fill
         i += 1
     text = done.decode("utf-8", errors="replace")
     if not g.accepts(done):  # cannot happen: every step kept the program completable
         raise RuntimeError("infill produced a program outside the grammar")
-    return (text, [f.decode("utf-8", errors="replace") for f in fills]) if return_fills else text
+    return (text, fills) if return_fills else text
