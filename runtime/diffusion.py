@@ -196,6 +196,7 @@ class Checker:
         self.conservative = 0
         self.times = []
         self.log = None              # list of questions asked of the engine (tests)
+        self.deadline = None         # perf_counter time after which a question raises _Deadline
 
     def __call__(self, pieces) -> bool:
         key = tuple(p if isinstance(p, bytes) else ("h", p.max_bytes) for p in pieces)
@@ -204,6 +205,8 @@ class Checker:
             self.hits += 1
             return r
         t0 = time.perf_counter()
+        if self.deadline is not None and t0 > self.deadline:
+            raise _Deadline
         ok = self._decide(pieces)
         self.times.append(time.perf_counter() - t0)
         self.calls += 1
@@ -227,6 +230,10 @@ class Checker:
             return True
         self.conservative += 1
         return False
+
+
+class _Deadline(Exception):
+    pass
 
 
 def _total_within_min_bound(g, pieces) -> bool:
@@ -377,6 +384,7 @@ class DiffusionResult:
     model_seconds: float = 0.0
     total_seconds: float = 0.0
     check_times: list = field(default_factory=list)
+    timed_out: bool = False
 
     @property
     def checks_per_token(self):
@@ -436,7 +444,8 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
                        eos_id: int | None = None, refusal_budget: int = 100, proposals: int = 4,
                        check_budget: int | None = None, seed: int | None = None, generator=None,
                        device=None, checker: Checker | None = None, hole_bytes: str = "safe",
-                       backtrack_budget: int | None = None, lookahead: int = 256):
+                       backtrack_budget: int | None = None, lookahead: int = 256, exact_multi: bool = True,
+                       max_seconds: float | None = None):
     """Masked-diffusion generation, optionally constrained by a grammar.
 
     ``model``: a callable ``input_ids -> logits [B, L, V]`` (or a :class:`DiffusionAdapter`);
@@ -472,6 +481,9 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     a completion needs (byte-level BPE has all 256) every committed state keeps a completion of
     at most one byte per mask, so the sampler always has a token to commit; it refuses only
     proposals whose completion would need more than one byte per remaining mask.
+    ``exact_multi``: settle several-bounded-hole answers exactly (see :class:`Checker`; its
+    ``Grammar.complete`` stage is slow for large grammars such as C++). ``max_seconds``: stop
+    when exceeded (``timed_out``; the text is then what was committed, unfinished).
     Returns a :class:`DiffusionResult` (a list of them for a batch prompt)."""
     t_start = time.perf_counter()
     vi = vocab_info(tok, mask_id=mask_id, eos_id=eos_id)
@@ -501,7 +513,12 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     seqs = [_Seq(layout, vi, per_mask) for _ in p_ids]
     R = len(seqs[0].kind)
     x = torch.tensor([p + s.tok for p, s in zip(p_ids, seqs)], dtype=torch.long, device=device)
-    chk = checker if checker is not None else (Checker(grammar, check_budget) if grammar is not None else None)
+    chk = checker if checker is not None else (Checker(grammar, check_budget, exact=exact_multi)
+                                               if grammar is not None else None)
+    deadline = None if max_seconds is None else t_start + max_seconds
+    timed_out = False
+    if chk is not None:
+        chk.deadline = deadline
     per_seq = [dict(calls=0, hits=0, undecided=0, times=[]) for _ in seqs]
 
     n_masked = len(seqs[0].masked())
@@ -522,6 +539,9 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
         sched = [_transfer_schedule(sum(1 for i in range(a, b) if s.kind[i] == MASK), spb) for s in seqs]
         step = 0
         while any(s.kind[i] == MASK for s in seqs for i in range(a, b)):
+            if deadline is not None and time.perf_counter() > deadline:
+                timed_out = True
+                break
             t0 = time.perf_counter()
             logits = fwd(x)
             model_s += time.perf_counter() - t0
@@ -543,8 +563,11 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
                 rows = logits[bi, plen:plen + R].clone()
                 rows[:, ~usable] = -math.inf
                 c0 = (chk.calls, chk.hits, chk.undecided, len(chk.times)) if chk else None
-                _step_one(s, rows, todo, k, chk, temperature, top_p, remasking, generator, refusal_budget,
-                          proposals, backtrack_budget, lookahead)
+                try:
+                    _step_one(s, rows, todo, k, chk, temperature, top_p, remasking, generator, refusal_budget,
+                              proposals, backtrack_budget, lookahead)
+                except _Deadline:
+                    timed_out = True
                 if chk:
                     ps = per_seq[bi]
                     ps["calls"] += chk.calls - c0[0]
@@ -556,6 +579,9 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
 
     results = []
     for bi, s in enumerate(seqs):
+        if timed_out:
+            for i in s.masked():
+                s.kind[i] = EOS               # report what was committed; the text is unfinished
         src, toks = [], []
         for i, k in enumerate(s.kind):
             if i in s.fallback_positions:
@@ -579,7 +605,8 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
             text=text, tokens=toks, sources=src, steps=n_steps, committed=s.committed, checks=ps["calls"],
             memo_hits=ps["hits"], refusals=s.refusals, structural_refusals=s.structural, backtracks=s.backtracks, undecided=ps["undecided"],
             fallback=s.fallback, fallback_positions=list(s.fallback_positions), check_seconds=sum(ps["times"]),
-            model_seconds=model_s, total_seconds=time.perf_counter() - t_start, check_times=ps["times"]))
+            model_seconds=model_s, total_seconds=time.perf_counter() - t_start, check_times=ps["times"],
+            timed_out=timed_out))
     return results if batch else results[0]
 
 
