@@ -13,7 +13,8 @@ after the first EOS is EOS" (a run of masks that may still turn into EOS may be 
 >>> from memgram.runtime.diffusion import ToyVocab, RandomLogits, diffusion_generate
 >>> g = Grammar.from_lark('start: "(" start ")" | "x"')
 >>> voc = ToyVocab(["(", ")", "x", "((", "))"])
->>> r = diffusion_generate(RandomLogits(len(voc), seed=0), voc, "", grammar=g, gen_length=8, steps=8)
+>>> r = diffusion_generate(RandomLogits(len(voc), seed=0), voc, "", grammar=g, gen_length=8, steps=8,
+...                        refusal_budget=10_000)
 >>> g.accepts(r.text), r.fallback
 (True, False)
 
