@@ -4,28 +4,28 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from dataclasses import asdict
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
-from .longctx import run_passkey
+from .longctx import run_passkey  # noqa: F401  (kept importable from here)
 
 
 def passkey_sweep(model, tok, lengths, depths, modes, config=None, samples: int = 1, seed: int = 0,
                   full_max_length: int | None = None, progress: bool = True, on_record=None) -> list[dict]:
-    """Run the pass-key probe for every (mode, length, depth, sample); returns JSON-ready records."""
-    jobs = [(m, L, d, s) for m in modes for L in lengths for d in depths for s in range(samples)
-            if not (m == "full" and full_max_length and L > full_max_length)]
-    recs = []
-    bar = tqdm(jobs, desc="passkey", disable=not progress, dynamic_ncols=True)
-    for mode, L, d, s in bar:
-        bar.set_postfix_str(f"{mode} {L} tok depth {d:.0%}")
-        r = asdict(run_passkey(model, tok, L, d, mode, config, seed=seed + s))
-        r.update(task="passkey", target_length=L, sample=s)
-        recs.append(r)
+    """Run the pass-key probe for every (mode, length, depth, sample) through the task runner
+    (:func:`memgram.runtime.eval_runner.run_eval`, task ``passkey``); returns JSON-ready records, each with ``key``
+    (the pass key) next to the runner's fields."""
+    from . import eval_runner
+
+    def keep(r):
+        r["key"] = r["expected"]
         if on_record:
             on_record(r)
+
+    recs = []
+    for mode in modes:
+        recs += eval_runner.run_eval(model, tok, "passkey", [mode], lengths, depths, samples=samples, seed=seed,
+                                     config=config, full_max_length=full_max_length, progress=progress,
+                                     on_record=keep, generate=eval_runner.generate_answer)
     return recs
 
 

@@ -348,3 +348,25 @@ def test_extract_output_always_validates(default_model):
     assert raw == json.dumps(value, separators=(",", ":"))  # compact: no padding
     s = score_extraction(value, gold)
     assert 0.0 <= s["recall"] <= 1.0 and s["gold"] == 1
+
+
+def test_passkey_sweep_goes_through_the_runner(monkeypatch):
+    """``memgram passkey`` (evaluation.passkey_sweep) runs on the same runner: its records keep the old fields
+    (key, answer, correct, ...) and feed the old summarize/format_table."""
+    from memgram.runtime import eval_runner
+    from memgram.runtime.evaluation import format_table, passkey_sweep, summarize
+
+    def fake(model, tok, ids, mode, config, n):
+        key = re.search(r"The pass key is (\d+)", tok.decode(ids)).group(1)
+        return (f" {key}." if mode == "block" else " 12345."), 0.5, {"units": 0, "new_tokens": 3}
+
+    monkeypatch.setattr(eval_runner, "generate_answer", fake)
+    recs = passkey_sweep(None, TOK, [600, 1200], [0.2, 0.8], ["block", "window", "full"], samples=2, seed=1,
+                         full_max_length=600, progress=False)
+    assert len(recs) == 2 * 2 * 2 * 2 + 2 * 2
+    assert all(r["task"] == "passkey" and r["correct"] == (r["mode"] == "block") for r in recs)
+    assert all(r["key"] == r["expected"] and len(r["key"]) == 5 for r in recs)
+    assert {r["sample"] for r in recs} == {0, 1}
+    s = summarize(recs)
+    assert s["block"]["1200"]["accuracy"] == 1.0 and s["window"]["600"]["accuracy"] == 0.0
+    assert "block" in format_table(s)
