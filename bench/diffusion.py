@@ -55,8 +55,9 @@ def run_config(name, g, make_model, voc, gen_length, steps, block, runs, seconds
     res.update(
         runs=len(con), timed_out=len(con) - len(done),
         valid_free=sum(g.accepts(r.text) for r in free) / len(free),
-        valid_constrained=sum(g.accepts(r.text) for r in done) / max(1, len(done)),
-        fallback_rate=sum(r.fallback for r in done) / max(1, len(done)),
+        # None when no constrained run finished within its time share
+        valid_constrained=sum(g.accepts(r.text) for r in done) / len(done) if done else None,
+        fallback_rate=sum(r.fallback for r in done) / len(done) if done else None,
         checks_per_token=sum(r.checks for r in con) / max(1, sum(r.committed for r in con)),
         refusals_per_run=sum(r.refusals for r in con) / len(con),
         backtracks_per_run=sum(r.backtracks for r in con) / len(con),
@@ -98,8 +99,10 @@ def main():
                        a.runs, share, **ckw)
         r["model"] = "random"
         rows.append(r)
-        print(f"{name:8} {L:4} {S:5} {r['runs']:4} {r['valid_free']:10.2f} {r['valid_constrained']:9.2f} "
-              f"{r['fallback_rate']:8.2f} {r['checks_per_token']:7.2f} {r['check_ms_p50']:10.2f} "
+        vc = "n/a" if r["valid_constrained"] is None else f"{r['valid_constrained']:.2f}"
+        fb = "n/a" if r["fallback_rate"] is None else f"{r['fallback_rate']:.2f}"
+        print(f"{name:8} {L:4} {S:5} {r['runs']:4} {r['valid_free']:10.2f} {vc:>9} "
+              f"{fb:>8} {r['checks_per_token']:7.2f} {r['check_ms_p50']:10.2f} "
               f"{r['check_ms_p99']:10.2f} {r['model_s']:8.2f} {r['check_s']:8.2f} {r['timed_out']:7}", flush=True)
     if "tiny" in only:
         voc = D.ToyVocab(list("0123456789+-*()"))
