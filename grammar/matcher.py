@@ -30,9 +30,9 @@ lexemes, such as the shipped JSON and C++ grammars and JSON-schema grammars).
 >>> from memgram.grammar.vocab import TokenTable
 >>> g = Grammar.from_lark('start: "a"+ "b"')
 >>> m = compile_matcher(g, TokenTable([b"a", b"ab", b"b", b"ba", b""], special=[0, 0, 0, 0, 1], eos_ids=[4]))
->>> list(TokenTable.mask_to_ids(m.mask()))
+>>> TokenTable.mask_to_ids(m.mask()).tolist()
 [0, 1]
->>> m.advance(1), m.is_accepting(), list(TokenTable.mask_to_ids(m.mask()))
+>>> m.advance(1), m.is_accepting(), TokenTable.mask_to_ids(m.mask()).tolist()
 (True, True, [4])
 """
 from __future__ import annotations

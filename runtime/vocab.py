@@ -7,7 +7,7 @@ from the generation config (several allowed), else the tokenizer.
 
 >>> from memgram.runtime.vocab import table_from_pieces
 >>> t = table_from_pieces(["<unk>", "▁a", "<0x41>", "b"], style="sentencepiece", special_ids=[0])
->>> t.token_bytes[1:], t.special[0]
+>>> t.token_bytes[1:], bool(t.special[0])
 ([b' a', b'A', b'b'], True)
 """
 from __future__ import annotations
