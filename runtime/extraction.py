@@ -80,7 +80,8 @@ def make_log(n_lines: int = 700, n_incidents: int = 6, seed: int = 0, start: str
         host = rng.choice(HOSTS)
         if i in where:
             sev = rng.choice(SEVERITIES)
-            lines.append(f"{ts} {host} INCIDENT severity={sev} {_fill(rng, rng.choice(_INCIDENT_MSG))}")
+            lines.append(f"{ts} {host} INCIDENT date={t.strftime('%Y-%m-%d')} host={host} severity={sev}: "
+                         f"{_fill(rng, rng.choice(_INCIDENT_MSG))}")
             gold.append({"date": t.strftime("%Y-%m-%d"), "host": host, "severity": sev})
         else:
             comp = rng.choice(_COMPONENTS)

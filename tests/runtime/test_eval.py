@@ -277,7 +277,8 @@ def test_incident_log_and_schema():
     lines = text.splitlines()
     assert len(lines) == 300 and lines == sorted(lines)  # chronological
     for g in gold:
-        assert any(ln.startswith(g["date"]) and f" {g['host']} INCIDENT severity={g['severity']} " in ln for ln in lines)
+        assert any(ln.startswith(g["date"]) and f" {g['host']} INCIDENT date={g['date']} host={g['host']} "
+                   f"severity={g['severity']}: " in ln for ln in lines)
     jsonschema.validate({"incidents": gold}, INCIDENT_SCHEMA)
     assert make_log(n_lines=300, n_incidents=5, seed=3) == (text, gold)
     with pytest.raises(jsonschema.ValidationError):
