@@ -238,6 +238,16 @@ class Grammar:
                 return out
         return None  # only with >= 2 bounded holes whose minima cannot be met together by this search
 
+    def matcher(self, tokenizer_or_table, model=None):
+        """An incremental token matcher for autoregressive decoding (``mask``/``advance``/``rollback``...).
+
+        ``tokenizer_or_table``: a Hugging Face tokenizer or a :class:`memgram.grammar.vocab.TokenTable`;
+        grammar-level precomputation is cached per (grammar, vocabulary). See :mod:`memgram.grammar.matcher`.
+        """
+        from .matcher import compile_matcher
+
+        return compile_matcher(self, tokenizer_or_table, model)
+
     def session(self, pieces, *, budget: int | None = None, seconds: float | None = None,
                 engine: str = "reference") -> "CompletabilitySession":
         """Incremental checks. ``engine="reference"``: Python engine that keeps the chart left of

@@ -291,3 +291,15 @@ def test_sentencepiece_table_and_wide_logits():
     m = compile_matcher(g, table)
     ids = TokenTable.mask_to_ids(m.mask())
     assert ids.max() < len(table) and 2 not in ids            # nothing past the vocabulary, no EOS yet
+
+
+
+def test_grammar_matcher_method_is_compile_matcher():
+    from memgram.grammar import Grammar
+
+    g = Grammar.from_lark('start: "a" "b"')
+    table = TokenTable([b"a", b"b", b"ab", b"</s>"], special=[False, False, False, True], eos_ids=[3])
+    m = g.matcher(table)
+    assert m.advance(0) and not m.is_accepting() and m.advance(1) and m.is_accepting()
+    m2 = g.matcher(table)
+    assert not m2.advance(1) and m2.advance(2) and m2.is_accepting()
