@@ -782,7 +782,14 @@ def _backtrack(s: _Seq, i) -> bool:
     if not cands:
         cands = [j for j in range(R) if s.kind[j] in (TOKEN, EOS)]
     if not cands:
-        return False
+        if not s.banned:
+            return False
+        # nothing left to remask: the bans themselves closed the position; start over
+        s.banned.clear()
+        s.refused.clear()
+        s.backtracks += 1
+        s.version += 1
+        return True
     j = max(cands, key=lambda q: s.order.get(q, -1))
     if s.kind[j] == EOS:
         while j > 0 and s.kind[j - 1] == EOS:
