@@ -539,7 +539,7 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     for (a, b) in blocks:
         sched = [_transfer_schedule(sum(1 for i in range(a, b) if s.kind[i] == MASK), spb) for s in seqs]
         step = 0
-        while any(s.kind[i] == MASK for s in seqs for i in range(a, b)):
+        while any(s.kind[i] == MASK for s in seqs for i in range(0, b)):   # a backtrack may remask an earlier block
             if deadline is not None and time.perf_counter() > deadline:
                 timed_out = True
                 break
@@ -556,7 +556,7 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
                     if e < V:
                         usable[e] = True
             for bi, s in enumerate(seqs):
-                todo = [i for i in range(a, b) if s.kind[i] == MASK]
+                todo = [i for i in range(0, b) if s.kind[i] == MASK]
                 if not todo:
                     continue
                 k = sched[bi][step] if step < len(sched[bi]) else (sched[bi][-1] if sched[bi] else 1)
