@@ -7,6 +7,8 @@ import torch
 
 from .. import kernels
 
+PAGE_UNITS = 64  # units per offload page
+
 
 class UnitStore:
     """Memory units of one layer and one sequence.
@@ -26,7 +28,10 @@ class UnitStore:
         self.pin = self.device.type == "cuda" and self.offload_device.type == "cpu"
         self.capacity = int(capacity)
         self.n = 0
-        self._k = self._v = None  # offload storage, grown by doubling
+        # offload storage in fixed-size pages: growing never copies, so memory rises only by the units themselves
+        self.page = PAGE_UNITS
+        self._kp: list[torch.Tensor] = []
+        self._vp: list[torch.Tensor] = []
         self._reprs = torch.empty(16, n_kv_heads, head_dim, dtype=torch.float32, device=self.device)
         self._slot_k = torch.empty(self.capacity, n_kv_heads, block_size, head_dim, dtype=dtype, device=self.device)
         self._slot_v = torch.empty_like(self._slot_k)
@@ -36,17 +41,14 @@ class UnitStore:
 
     # -- storage ---------------------------------------------------------------------------------------------
     def _grow(self, need: int) -> None:
-        cap = 0 if self._k is None else self._k.shape[0]
-        if need <= cap:
-            return
-        new_cap = max(need, 2 * cap, 16)
-        shape = (new_cap, self.h, self.block, self.d)
-        k = torch.empty(shape, dtype=self.dtype, device=self.offload_device, pin_memory=self.pin)
-        v = torch.empty(shape, dtype=self.dtype, device=self.offload_device, pin_memory=self.pin)
-        if self.n:
-            k[: self.n].copy_(self._k[: self.n])
-            v[: self.n].copy_(self._v[: self.n])
-        self._k, self._v = k, v
+        while len(self._kp) * self.page < need:
+            shape = (self.page, self.h, self.block, self.d)
+            self._kp.append(torch.empty(shape, dtype=self.dtype, device=self.offload_device, pin_memory=self.pin))
+            self._vp.append(torch.empty(shape, dtype=self.dtype, device=self.offload_device, pin_memory=self.pin))
+
+    def _unit(self, u: int):
+        p, o = divmod(u, self.page)
+        return self._kp[p][o], self._vp[p][o]
 
     def add(self, keys: torch.Tensor, values: torch.Tensor, reprs: torch.Tensor) -> None:
         """Append units: ``keys/values [M, Hkv, block, D]`` (unrotated), ``reprs [M, Hkv, D]``."""
@@ -54,8 +56,10 @@ class UnitStore:
         if m == 0:
             return
         self._grow(self.n + m)
-        self._k[self.n : self.n + m].copy_(keys, non_blocking=self.pin)
-        self._v[self.n : self.n + m].copy_(values, non_blocking=self.pin)
+        for i in range(m):
+            k, v = self._unit(self.n + i)
+            k.copy_(keys[i], non_blocking=self.pin)
+            v.copy_(values[i], non_blocking=self.pin)
         if self.n + m > self._reprs.shape[0]:
             grown = torch.empty(max(self.n + m, 2 * self._reprs.shape[0]), self.h, self.d, dtype=torch.float32, device=self.device)
             grown[: self.n] = self._reprs[: self.n]
@@ -88,8 +92,9 @@ class UnitStore:
                 else:  # evict the least recently used unit not needed by this request
                     victim = next(x for x in self._slot_of if x not in wanted)
                     s = self._slot_of.pop(victim)
-                self._slot_k[s].copy_(self._k[u], non_blocking=self.pin)
-                self._slot_v[s].copy_(self._v[u], non_blocking=self.pin)
+                k, v = self._unit(u)
+                self._slot_k[s].copy_(k, non_blocking=self.pin)
+                self._slot_v[s].copy_(v, non_blocking=self.pin)
                 self._slot_of[u] = s
             slots.append(s)
         sl = torch.tensor(slots, dtype=torch.long, device=self.device)

@@ -80,3 +80,16 @@ def test_unit_store_lru_accounting():
     with pytest.raises(ValueError, match="device cache"):
         st.fetch(torch.tensor([0, 1, 2, 3]))
     assert st.nbytes() == 6 * 2 * 2 * 4 * 3 * 4 + 6 * 2 * 3 * 4
+
+
+def test_unit_store_pages_grow_without_copies():
+    st = UnitStore(n_kv_heads=1, block_size=2, head_dim=2, dtype=torch.float32, device="cpu", offload_device="cpu", capacity=4)
+    st.page = 3
+    keys = torch.arange(10 * 4, dtype=torch.float32).view(10, 1, 2, 2)
+    st.add(keys[:4], keys[:4] + 0.5, torch.zeros(4, 1, 2))
+    first_page = st._kp[0]
+    st.add(keys[4:], keys[4:] + 0.5, torch.zeros(6, 1, 2))
+    assert st._kp[0] is first_page and len(st._kp) == 4  # pages are appended, never reallocated
+    k, v = st.fetch(torch.tensor([9, 2, 3]))
+    torch.testing.assert_close(k, torch.cat([keys[9], keys[2], keys[3]], 1))
+    torch.testing.assert_close(v, torch.cat([keys[9], keys[2], keys[3]], 1) + 0.5)
