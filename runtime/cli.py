@@ -37,7 +37,8 @@ def _add_memory_args(p):
 
 
 def cmd_demo(args) -> int:
-    from ..memory.config import BlockMemoryConfig  # noqa: F401
+    from dataclasses import asdict
+
     from .evaluation import format_table, summarize
     from .longctx import run_passkey
     from .model import load_default_model
@@ -56,8 +57,6 @@ def cmd_demo(args) -> int:
         r = run_passkey(model, tok, L, args.depth, mode, cfg, seed=args.seed)
         print(f"[{mode}] answer: {r.answer!r}  (pass key {r.key}: {'found' if r.correct else 'NOT found'}) "
               f"in {time.time() - t0:.1f} s", flush=True)
-        from dataclasses import asdict
-
         d = asdict(r)
         d.update(target_length=L)
         recs.append(d)
