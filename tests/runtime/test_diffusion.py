@@ -199,7 +199,10 @@ def _arith_samples(n, rng):
 def tiny():
     voc = D.ToyVocab(list("0123456789+-*()"))
     rng = random.Random(0)
-    model = D.train_tiny_mlm(_arith_samples(2000, rng), voc, 16, seconds=6.0, max_iters=300, seed=0)
+    # A fixed iteration count (no wall-clock cap): the model must be the same on every machine. At 100
+    # iterations about 70% of its unconstrained samples parse (measured 45/64), so both asserts of
+    # test_tiny_model_constraint have wide margins; a time cap let a fast CI machine train to 100%.
+    model = D.train_tiny_mlm(_arith_samples(2000, rng), voc, 16, seconds=float("inf"), max_iters=100, seed=0)
     return model, voc, Grammar.from_lark(ARITH)
 
 
