@@ -29,6 +29,42 @@ def _key(r):
     return (r["task"], r["mode"], r["target_length"], r["depth"], r["sample"])
 
 
+def _meta_seed(meta: dict) -> int:
+    if "seed" in meta:
+        return int(meta["seed"])
+    argv = meta.get("argv", [])
+    for i, a in enumerate(argv):
+        if a == "--seed" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--seed="):
+            return int(a.split("=", 1)[1])
+    return 0
+
+
+def reuse_records(path, recs, done, cfg, seed, tasks, modes, lengths, depths, samples_for) -> int:
+    """Add the records of an earlier run (same runner, so the same prompts for the same seed) that answer jobs of
+    this run; the block-memory config (mode aside) and the seed must match, else this raises."""
+    data = json.load(open(path))
+    meta = data.get("meta", {})
+    theirs = {k: v for k, v in meta.get("config", {}).items() if k != "mode"}
+    ours = {k: v for k, v in cfg.to_dict().items() if k != "mode"}
+    if theirs != ours:
+        raise SystemExit(f"--reuse {path}: block-memory config differs: {theirs} vs {ours}")
+    if _meta_seed(meta) != seed:
+        raise SystemExit(f"--reuse {path}: seed {_meta_seed(meta)} differs from --seed {seed}")
+    n = 0
+    for r in data.get("records", []):
+        r = {"task": "passkey", **r}
+        if (r["task"] not in tasks or r["mode"] not in modes or r["target_length"] not in lengths
+                or r["depth"] not in depths or r["sample"] >= samples_for(r["target_length"]) or _key(r) in done):
+            continue
+        r["reused_from"] = str(path)
+        recs.append(r)
+        done.add(_key(r))
+        n += 1
+    return n
+
+
 def extraction_records(model, tok, modes, cfg, samples, n_tokens, incidents, seed, max_new_tokens, on_record, done):
     from memgram.runtime.extraction import INCIDENT_SCHEMA, ExtractionError, extract, make_log_tokens, score_extraction
     from memgram.runtime.longctx import peak_rss_mb, reset_peak_rss
@@ -63,6 +99,9 @@ def main(argv=None) -> int:
                    help="comma-separated: passkey, needle, kv-retrieval, multi-needle, longbench, infinitebench; 'none'")
     p.add_argument("--samples-at", default="", help="fewer samples at some lengths, e.g. 32768:1")
     p.add_argument("--resume", action="store_true", help="keep the records already in --json and skip them")
+    p.add_argument("--reuse", action="append", default=[], metavar="JSON",
+                   help="records of an earlier run (`memgram passkey --json` or this script) with the same block-memory "
+                        "config and seed: its records for jobs asked here are kept instead of run again (repeatable)")
     p.add_argument("--extract", action="store_true", help="also run the extraction benchmark")
     p.add_argument("--extract-samples", type=int, default=1)
     p.add_argument("--extract-tokens", type=int, default=20000)
@@ -85,7 +124,11 @@ def main(argv=None) -> int:
         recs = json.load(open(args.json))["records"]
         print(f"resuming: {len(recs)} records from {args.json}", flush=True)
     done = {_key(r) for r in recs}
-    meta = {"config": cfg.to_dict(), "argv": sys.argv[1:]}
+    for path in args.reuse:
+        n = reuse_records(path, recs, done, cfg, args.seed, tasks, modes, _ints(args.lengths), _floats(args.depths),
+                          lambda L: min(args.samples, per_len.get(L, args.samples)))
+        print(f"reusing {n} records from {path}", flush=True)
+    meta = {"config": cfg.to_dict(), "seed": args.seed, "argv": sys.argv[1:]}
     model, tok = load_default_model()
 
     def save(r):

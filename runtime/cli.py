@@ -79,7 +79,7 @@ def cmd_passkey(args) -> int:
         print(f"{r['mode']:<6} {r['target_length']:>6} depth {r['depth']:.0%}: {'OK ' if r['correct'] else 'MISS'} "
               f"{r['answer'][:24]!r} key {r['key']} {r['seconds']:.1f}s {r['peak_rss_mb']:.0f}MB", flush=True)
         if args.json:
-            write_json(args.json, recs, summarize(recs), {"config": cfg.to_dict(), "argv": sys.argv[1:]})
+            write_json(args.json, recs, summarize(recs), {"config": cfg.to_dict(), "seed": args.seed, "argv": sys.argv[1:]})
 
     passkey_sweep(model, tok, _ints(args.lengths), _floats(args.depths), modes, cfg, samples=args.samples,
                   seed=args.seed, full_max_length=args.full_max_length, on_record=save)

@@ -371,3 +371,43 @@ def test_passkey_sweep_goes_through_the_runner(monkeypatch):
     s = summarize(recs)
     assert s["block"]["1200"]["accuracy"] == 1.0 and s["window"]["600"]["accuracy"] == 0.0
     assert "block" in format_table(s)
+
+
+def _load_bench_longctx():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "longctx.py"
+    spec = importlib.util.spec_from_file_location("bench_longctx", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_longctx_reuse_records(tmp_path):
+    """--reuse keeps an earlier run's records only for jobs of this run, and refuses another config or seed."""
+    import json
+
+    from memgram import BlockMemoryConfig
+
+    bl = _load_bench_longctx()
+    cfg = BlockMemoryConfig()
+    rec = lambda L, d, mode="block", s=0: {"mode": mode, "target_length": L, "depth": d, "sample": s, "correct": True}
+    data = {"meta": {"config": {**cfg.to_dict(), "mode": "full"}, "argv": ["--lengths", "8192"]},
+            "records": [rec(8192, 0.3), rec(8192, 0.1), rec(16384, 0.3), rec(8192, 0.3, "window"), rec(8192, 0.7, s=1),
+                        rec(4096, 0.7)]}
+    p = tmp_path / "passkey.json"
+    p.write_text(json.dumps(data))
+    recs, done = [], {("passkey", "block", 4096, 0.7, 0)}
+    n = bl.reuse_records(p, recs, done, cfg, 0, ["passkey", "needle"], ["block", "full"], [4096, 8192],
+                         [0.3, 0.7], lambda L: 1)
+    assert n == 1 and [(r["task"], r["target_length"], r["depth"]) for r in recs] == [("passkey", 8192, 0.3)]
+    assert recs[0]["reused_from"] == str(p) and ("passkey", "block", 8192, 0.3, 0) in done
+    with pytest.raises(SystemExit, match="seed"):
+        bl.reuse_records(p, [], set(), cfg, 1, ["passkey"], ["block"], [8192], [0.3], lambda L: 1)
+    with pytest.raises(SystemExit, match="config differs"):
+        bl.reuse_records(p, [], set(), BlockMemoryConfig(topk=8), 0, ["passkey"], ["block"], [8192], [0.3],
+                         lambda L: 1)
+    data["meta"]["argv"] += ["--seed", "3"]
+    p.write_text(json.dumps(data))
+    assert bl.reuse_records(p, [], set(), cfg, 3, ["passkey"], ["block"], [8192], [0.3], lambda L: 1) == 1
