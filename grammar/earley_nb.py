@@ -83,6 +83,42 @@ def nfa_arrays(nfa):
     return (pos, final, e_off, np.array(terms, np.int64), np.array(dsts, np.int64), np.array(costs, np.int64))
 
 
+
+@njit(cache=True)
+def eps_closure(u, off, lab, dst, cost, eps_label):
+    """Cheapest cost from node ``u`` to every node reachable over edges labelled ``eps_label`` (Dijkstra on the
+    CSR edge lists ``off``/``lab``/``dst``/``cost``); a typed dict node → cost, ``u`` → 0 included."""
+    cl = Dict.empty(types.int64, types.int64)
+    cl[u] = 0
+    h = [(np.int64(0), np.int64(u))]
+    while len(h) > 0:
+        d, w = heapq.heappop(h)
+        if cl[w] != d:
+            continue
+        for e in range(off[w], off[w + 1]):
+            if lab[e] == eps_label:
+                v = dst[e]
+                nd = d + cost[e]
+                if v not in cl or cl[v] > nd:
+                    cl[v] = nd
+                    heapq.heappush(h, (nd, v))
+    return cl
+
+
+@njit(cache=True)
+def emit_sorted(comb, n, e_term, e_dst, e_cost):
+    """Append the edges of ``comb`` (key term * n + dst → cost) to the edge lists, sorted by key."""
+    ks = np.empty(len(comb), np.int64)
+    i = 0
+    for k in comb.keys():
+        ks[i] = k
+        i += 1
+    ks.sort()
+    for k in ks:
+        e_term.append(k // n)
+        e_dst.append(k % n)
+        e_cost.append(comb[k])
+
 @njit(cache=True)
 def _first_edge(e_term, lo, hi, t):
     while lo < hi:
@@ -408,20 +444,7 @@ def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_cla
     e_dst = [np.int64(0)]; e_dst.pop()
     e_cost = [np.int64(0)]; e_cost.pop()
     for u in range(n):
-        cl = Dict.empty(types.int64, types.int64)
-        cl[u] = 0
-        h = [(np.int64(0), np.int64(u))]
-        while len(h) > 0:
-            d, w = heapq.heappop(h)
-            if cl[w] != d:
-                continue
-            for e in range(r_off[w], r_off[w + 1]):
-                if r_lab[e] == -2:
-                    v = r_dst[e]
-                    nd = d + r_cost[e]
-                    if v not in cl or cl[v] > nd:
-                        cl[v] = nd
-                        heapq.heappush(h, (nd, v))
+        cl = eps_closure(u, r_off, r_lab, r_dst, r_cost, -2)
         comb = Dict.empty(types.int64, types.int64)
         for w, dw in cl.items():
             if pos[w] == M and (final[u] < 0 or dw < final[u]):
@@ -435,16 +458,7 @@ def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_cla
                     nd = dw + r_cost[e]
                     if k not in comb or comb[k] > nd:
                         comb[k] = nd
-        ks = np.empty(len(comb), np.int64)
-        i = 0
-        for k in comb.keys():
-            ks[i] = k
-            i += 1
-        ks.sort()
-        for k in ks:
-            e_term.append(k // n)
-            e_dst.append(k % n)
-            e_cost.append(comb[k])
+        emit_sorted(comb, n, e_term, e_dst, e_cost)
         e_off[u + 1] = len(e_term)
     return (pos, final, e_off, np.array(e_term, np.int64), np.array(e_dst, np.int64), np.array(e_cost, np.int64))
 

@@ -28,6 +28,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
+from .earley_nb import emit_sorted, eps_closure
+
 
 @njit(cache=True)
 def _reach_all(trans):
@@ -439,20 +441,7 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
     e_dst = [np.int64(0)]; e_dst.pop()
     e_cost = [np.int64(0)]; e_cost.pop()
     for u in range(n):
-        cl = Dict.empty(types.int64, types.int64)
-        cl[u] = 0
-        h = [(np.int64(0), np.int64(u))]
-        while len(h) > 0:
-            d, w = heapq.heappop(h)
-            if cl[w] != d:
-                continue
-            for e in range(r2_off[w], r2_off[w + 1]):
-                if r2_lab[e] == 0:
-                    v = r2_dst[e]
-                    nd = d + r2_cost[e]
-                    if v not in cl or cl[v] > nd:
-                        cl[v] = nd
-                        heapq.heappush(h, (nd, v))
+        cl = eps_closure(u, r2_off, r2_lab, r2_dst, r2_cost, 0)
         comb = Dict.empty(types.int64, types.int64)
         for w, dw in cl.items():
             if pos[w] == M and (final[u] < 0 or dw < final[u]):
@@ -472,16 +461,7 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
                     k = lab_terms[li] * n + r2_dst[e]
                     if k not in comb or comb[k] > nd:
                         comb[k] = nd
-        ks = np.empty(len(comb), np.int64)
-        i = 0
-        for k in comb.keys():
-            ks[i] = k
-            i += 1
-        ks.sort()
-        for k in ks:
-            e_term.append(k // n)
-            e_dst.append(k % n)
-            e_cost.append(comb[k])
+        emit_sorted(comb, n, e_term, e_dst, e_cost)
         e_off[u + 1] = len(e_term)
     return (pos, final, e_off, np.array(e_term, np.int64), np.array(e_dst, np.int64), np.array(e_cost, np.int64))
 
