@@ -8,6 +8,12 @@ extraction benchmark (synthetic ~20K-token incident log, precision/recall per mo
     python bench/longctx.py --tasks none --extract --mode block,window,full --extract-samples 2 \\
         --json bench/out/extract.json
 
+Runs split over several processes (each with its own ``--json``) are merged with ``--report``: it runs nothing and
+writes the table, JSON and plot from the ``--reuse`` records that answer the jobs asked:
+
+    python bench/longctx.py --report --tasks passkey,needle,kv-retrieval --mode block,window,full \
+        --lengths 4096,8192,16384,32768 --depths 0.3,0.7 --reuse a.json --reuse b.json --json all.json --plot all.png
+
 (``memgram eval TASK ...`` runs one task with the same runner.)
 """
 from __future__ import annotations
@@ -102,6 +108,8 @@ def main(argv=None) -> int:
     p.add_argument("--reuse", action="append", default=[], metavar="JSON",
                    help="records of an earlier run (`memgram passkey --json` or this script) with the same block-memory "
                         "config and seed: its records for jobs asked here are kept instead of run again (repeatable)")
+    p.add_argument("--report", action="store_true",
+                   help="run nothing: table, JSON and plot from the --resume / --reuse records that match the jobs asked")
     p.add_argument("--extract", action="store_true", help="also run the extraction benchmark")
     p.add_argument("--extract-samples", type=int, default=1)
     p.add_argument("--extract-tokens", type=int, default=20000)
@@ -129,7 +137,7 @@ def main(argv=None) -> int:
                           lambda L: min(args.samples, per_len.get(L, args.samples)))
         print(f"reusing {n} records from {path}", flush=True)
     meta = {"config": cfg.to_dict(), "seed": args.seed, "argv": sys.argv[1:]}
-    model, tok = load_default_model()
+    model, tok = (None, None) if args.report else load_default_model()
 
     def save(r):
         recs.append(r)
@@ -153,6 +161,13 @@ def main(argv=None) -> int:
                     continue
                 jobs += [(task, L, mode, d, s) for d in _floats(args.depths) for s in range(n)
                          if (task, mode, L, d, s) not in done]
+    if args.report:
+        if jobs:
+            print(f"--report: {len(jobs)} jobs have no record (not run): "
+                  + ", ".join(f"{t} {m} {L} depth {d}" for t, L, m, d, _ in jobs[:12]) + (" ..." if len(jobs) > 12 else ""))
+        jobs = []
+        if args.json:
+            write_records_json(args.json, recs, meta)
     bar = tqdm(jobs, desc="longctx", disable=args.no_progress, dynamic_ncols=True)
     for task, L, mode, d, s in bar:
         bar.set_postfix_str(f"{task} {mode} {L}" + ("" if d is None else f" depth {d:.0%} #{s}"))
@@ -166,7 +181,7 @@ def main(argv=None) -> int:
 
             run_eval(model, tok, task, [mode], [L], [d], samples=1, seed=args.seed + s, config=cfg, progress=False,
                      on_record=one)
-    if args.extract:
+    if args.extract and not args.report:
         extraction_records(model, tok, modes, cfg, args.extract_samples, args.extract_tokens, args.extract_incidents,
                            args.seed, args.extract_max_new_tokens, save, done)
     print()

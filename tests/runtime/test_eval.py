@@ -411,3 +411,28 @@ def test_longctx_reuse_records(tmp_path):
     data["meta"]["argv"] += ["--seed", "3"]
     p.write_text(json.dumps(data))
     assert bl.reuse_records(p, [], set(), cfg, 3, ["passkey"], ["block"], [8192], [0.3], lambda L: 1) == 1
+
+
+def test_longctx_report_merges_without_running(tmp_path, capsys):
+    """--report loads no model, runs nothing, and writes the records of the --reuse files that answer the jobs."""
+    import json
+
+    from memgram import BlockMemoryConfig
+
+    bl = _load_bench_longctx()
+    base = {"length": 4000, "sample": 0, "score": 1.0, "correct": True, "answer": "x", "expected": "x", "seconds": 2.0,
+            "tokens": 4000, "new_tokens": 3, "tokens_per_s": 2000.0, "peak_rss_mb": 100.0, "unit_mb": 1.0}
+    a = [{**base, "task": "needle", "mode": m, "target_length": 4096, "depth": 0.3} for m in ("block", "window")]
+    b = [{**base, "task": "passkey", "mode": "block", "target_length": 4096, "depth": 0.3, "correct": False,
+          "score": 0.0}]
+    for name, recs in (("a.json", a), ("b.json", b)):
+        (tmp_path / name).write_text(json.dumps({"meta": {"config": BlockMemoryConfig().to_dict(), "seed": 0},
+                                                 "records": recs}))
+    out = tmp_path / "all.json"
+    rc = bl.main(["--report", "--tasks", "passkey,needle", "--mode", "block,window", "--lengths", "4096",
+                  "--depths", "0.3", "--reuse", str(tmp_path / "a.json"), "--reuse", str(tmp_path / "b.json"),
+                  "--json", str(out), "--no-progress"])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert len(data["records"]) == 3
+    assert "1 jobs have no record" in capsys.readouterr().out      # passkey window 4096 0.3
