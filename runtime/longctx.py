@@ -73,27 +73,17 @@ class PasskeyRecord:
     unit_mb: float
 
 
-def run_passkey(model, tok, length: int, depth: float, mode: str, config=None, seed: int = 0, max_new_tokens: int = 8,
-                progress: bool = False) -> PasskeyRecord:
+def run_passkey(model, tok, length: int, depth: float, mode: str, config=None, seed: int = 0, max_new_tokens: int = 8
+                ) -> PasskeyRecord:
     """Answer one pass-key prompt with the given memory mode; returns a record (correct, time, memory)."""
-    from ..memory.config import BlockMemoryConfig
-    from .cache import BlockMemoryCache
+    from .eval_runner import generate_answer
 
     ids, key = passkey_prompt(tok, length, depth, seed)
-    cfg = config or BlockMemoryConfig()
-    cfg = BlockMemoryConfig(**{**cfg.to_dict(), "mode": mode})
-    cache = BlockMemoryCache(model, cfg)
     reset_peak_rss()
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        out = model.generate(ids, cache=cache, max_new_tokens=max_new_tokens, do_sample=False,
-                             attention_mask=torch.ones_like(ids), pad_token_id=tok.eos_token_id,
-                             prefill_chunk_size=cfg.prefill_chunk)
-    dt = time.perf_counter() - t0
-    answer = tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-    stats = cache.memory_stats()
-    return PasskeyRecord(length=ids.shape[1], depth=depth, mode=mode, correct=key in answer, answer=answer.strip(),
-                         key=key, seconds=dt, tokens=ids.shape[1], tokens_per_s=ids.shape[1] / dt,
+    answer, dt, stats = generate_answer(model, tok, ids[0].tolist(), mode, config, max_new_tokens)
+    n = ids.shape[1]
+    return PasskeyRecord(length=n, depth=depth, mode=mode, correct=key in answer, answer=answer.strip(),
+                         key=key, seconds=dt, tokens=n, tokens_per_s=n / dt,
                          peak_rss_mb=peak_rss_mb(), unit_mb=stats["units"] / 2**20)
 
 
