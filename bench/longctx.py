@@ -52,7 +52,9 @@ def reuse_records(path, recs, done, cfg, seed, tasks, modes, lengths, depths, sa
     this run; the block-memory config (mode aside) and the seed must match, else this raises."""
     data = json.load(open(path))
     meta = data.get("meta", {})
-    theirs = {k: v for k, v in meta.get("config", {}).items() if k != "mode"}
+    # keys added to the config later, with the only behaviour that existed before them
+    legacy = {"memory_positions": "fixed"}
+    theirs = {k: v for k, v in {**legacy, **meta.get("config", {})}.items() if k != "mode"}
     ours = {k: v for k, v in cfg.to_dict().items() if k != "mode"}
     if theirs != ours:
         raise SystemExit(f"--reuse {path}: block-memory config differs: {theirs} vs {ours}")

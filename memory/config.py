@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 MODES = ("block", "window", "full")
+MEMORY_POSITIONS = ("fixed", "ordered")
 
 
 @dataclass
@@ -22,6 +23,13 @@ class BlockMemoryConfig:
       * ``"window"``: sinks + sliding window only (StreamingLLM): evicted tokens are dropped;
       * ``"full"``: nothing is evicted; plain causal attention at true positions.
 
+    ``memory_positions`` says where the sinks and retrieved units sit for the rotary embedding:
+      * ``"fixed"`` (InfLLM): every sink and memory key at one distance, ``n_local``, from every query (their order is
+        lost: the model sees the unit's tokens as simultaneous);
+      * ``"ordered"``: sinks, then the retrieved units in their original order, laid out contiguously just before the
+        local window, each token at its distance in that compressed text (at most ``n_init + topk * block_size`` beyond
+        the window, so within the trained length whenever the window is).
+
     Memory units live on ``offload_device`` (CPU RAM; pinned when the compute device is CUDA); at most
     ``max_cached_blocks`` units per layer and sequence are resident on the compute device (LRU).
 
@@ -39,6 +47,7 @@ class BlockMemoryConfig:
     mode: str = "block"
     offload_device: str = "cpu"
     prefill_chunk: int | None = 2048  # generate(): prompt fed in pieces of this many tokens (None: leave as is)
+    memory_positions: str = "fixed"  # "fixed" (InfLLM) or "ordered"; see the class docstring
 
     def validate(self) -> "BlockMemoryConfig":
         def bad(msg):
@@ -63,6 +72,8 @@ class BlockMemoryConfig:
             if self.max_cached_blocks is not None and self.max_cached_blocks < self.topk:
                 bad(f"max_cached_blocks ({self.max_cached_blocks}) must be >= topk ({self.topk}): the units of one "
                     "chunk must fit in the device cache together")
+        if self.memory_positions not in MEMORY_POSITIONS:
+            bad(f"memory_positions must be one of {MEMORY_POSITIONS}, got {self.memory_positions!r}")
         if self.prefill_chunk is not None and (not isinstance(self.prefill_chunk, int) or self.prefill_chunk < 1):
             bad(f"prefill_chunk must be a positive integer or None, got {self.prefill_chunk!r}")
         return self

@@ -178,13 +178,22 @@ class LayerContext:
             if have_units:
                 qsum = q_g.mean(dim=1).view(self.h, self.groups, self.d).sum(1)
                 idx = kernels.unit_topk(qsum, self.units.reprs, cfg.topk)
+                if cfg.memory_positions == "ordered":
+                    idx = torch.sort(idx).values  # original order of the units
                 self.last_retrieved = idx
                 uk, uv = self.units.fetch(idx)
                 gk.append(uk)
                 gv.append(uv)
             k_g = torch.cat(gk, 1)
-            k_g = self.rope.rotate_at(k_g, 0).unsqueeze(0)  # position 0 (applies any rope scaling factor)
             v_g = torch.cat(gv, 1).unsqueeze(0)
+            if cfg.memory_positions == "ordered":
+                # sinks + units laid out contiguously just before the window start ``vs``: key j of the G global
+                # keys at position j, queries at their distance from ``vs`` plus G
+                G = k_g.shape[1]
+                k_g = self.rope.rotate_range(k_g, 0).unsqueeze(0)
+                q_g = self.rope.rotate_range(q, c0 - vs + G)
+            else:
+                k_g = self.rope.rotate_at(k_g, 0).unsqueeze(0)  # position 0 (applies any rope scaling factor)
             parts.insert(0, kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))
         o, lse = kernels.merge_attention(parts)
         if self.units is not None:

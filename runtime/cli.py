@@ -23,7 +23,8 @@ def _config(args):
     from ..memory.config import BlockMemoryConfig
 
     return BlockMemoryConfig(n_init=args.n_init, n_local=args.n_local, block_size=args.block_size, topk=args.topk,
-                             repr_topk=args.repr_topk, exec_chunk=args.exec_chunk).validate()
+                             repr_topk=args.repr_topk, exec_chunk=args.exec_chunk,
+                             memory_positions=getattr(args, "memory_positions", "fixed")).validate()
 
 
 def _add_memory_args(p):
@@ -33,6 +34,8 @@ def _add_memory_args(p):
     g.add_argument("--block-size", type=int, default=64)
     g.add_argument("--topk", type=int, default=16)
     g.add_argument("--repr-topk", type=int, default=4)
+    g.add_argument("--memory-positions", choices=("fixed", "ordered"), default="fixed",
+                   help="sinks + units at one distance (InfLLM) or laid out in order before the window")
     g.add_argument("--exec-chunk", type=int, default=512)
 
 

@@ -235,3 +235,34 @@ def test_text_streamer_receives_the_generated_tokens():
     out = greedy(model, ids, memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL)), n=6,
                  streamer=Capture(Tok(), skip_prompt=True))
     assert "".join(got) == "".join(f"<{i}>" for i in out[0, 90:].tolist())
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen3"])
+def test_ordered_positions_with_every_unit_retrieved_equal_full_attention(family):
+    """memory_positions="ordered" lays sinks and the retrieved units out in order just before the window; when every
+    unit is retrieved and no evicted token waits for its unit to fill up, that is the whole prefix at its true
+    positions: the logits equal full attention's. With InfLLM's "fixed" positions they do not."""
+    model = tiny(family)
+    ids = torch.randint(1, 97, (1, 200))
+    base = dict(n_init=8, n_local=64, block_size=8, topk=64, max_cached_blocks=64, repr_topk=2, exec_chunk=16)
+    with torch.no_grad():
+        ref = model(ids).logits
+        ordered_cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**base, memory_positions="ordered"))
+        ordered = model(ids, cache=ordered_cache).logits
+        fixed = model(ids, cache=memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**base))).logits
+    ctx = _contexts(ordered_cache)[0]
+    assert ctx.units.n >= 10                                   # most of the prompt lives in units
+    torch.testing.assert_close(ordered, ref, rtol=1e-4, atol=1e-4)
+    err = lambda x: (x[0, 100:] - ref[0, 100:]).abs().max().item()  # noqa: E731
+    assert err(fixed) > 20 * err(ordered)                      # random tiny models attend almost uniformly
+
+
+def test_ordered_positions_retrieve_in_original_order():
+    model = tiny("llama")
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**{**SMALL, "memory_positions": "ordered"}))
+    with torch.no_grad():
+        model(torch.randint(1, 97, (1, 300)), cache=cache)
+    idx = _contexts(cache)[0].last_retrieved.tolist()
+    assert len(idx) == SMALL["topk"] and idx == sorted(idx)
+    with pytest.raises(ValueError, match="memory_positions"):
+        memgram.BlockMemoryConfig(memory_positions="shuffled").validate()
