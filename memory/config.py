@@ -30,6 +30,10 @@ class BlockMemoryConfig:
         local window, each token at its distance in that compressed text (at most ``n_init + topk * block_size`` beyond
         the window, so within the trained length whenever the window is).
 
+    ``tail_lookup``: in block mode the last query of every forward call forms a chunk of its own, so the position
+    that predicts the next token retrieves units with its own query, as every decoding step does (InfLLM lets it
+    share the mean query of its whole ``exec_chunk``).
+
     Memory units live on ``offload_device`` (CPU RAM; pinned when the compute device is CUDA); at most
     ``max_cached_blocks`` units per layer and sequence are resident on the compute device (LRU).
 
@@ -48,6 +52,7 @@ class BlockMemoryConfig:
     offload_device: str = "cpu"
     prefill_chunk: int | None = 2048  # generate(): prompt fed in pieces of this many tokens (None: leave as is)
     memory_positions: str = "fixed"  # "fixed" (InfLLM) or "ordered"; see the class docstring
+    tail_lookup: bool = False  # block mode: the last query of each forward call retrieves units on its own
 
     def validate(self) -> "BlockMemoryConfig":
         def bad(msg):

@@ -145,8 +145,11 @@ class LayerContext:
         Lq = q.shape[1]
         out = torch.empty(self.H, Lq, self.d, dtype=torch.float32, device=q.device)
         step = self.cfg.exec_chunk
-        for a in range(0, Lq, step):
-            b = min(Lq, a + step)
+        bounds = [(a, min(Lq, a + step)) for a in range(0, Lq, step)]
+        if self.cfg.tail_lookup and self.units is not None and Lq > 1 and bounds[-1][1] - bounds[-1][0] > 1:
+            a, b = bounds.pop()  # the last query retrieves on its own (see BlockMemoryConfig.tail_lookup)
+            bounds += [(a, b - 1), (b - 1, b)]
+        for a, b in bounds:
             out[:, a:b] = self._attend_chunk(q[:, a:b], scale, start + a, start + b)
         return out
 

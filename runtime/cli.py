@@ -24,7 +24,8 @@ def _config(args):
 
     return BlockMemoryConfig(n_init=args.n_init, n_local=args.n_local, block_size=args.block_size, topk=args.topk,
                              repr_topk=args.repr_topk, exec_chunk=args.exec_chunk,
-                             memory_positions=getattr(args, "memory_positions", "fixed")).validate()
+                             memory_positions=getattr(args, "memory_positions", "fixed"),
+                             tail_lookup=getattr(args, "tail_lookup", False)).validate()
 
 
 def _add_memory_args(p):
@@ -36,6 +37,8 @@ def _add_memory_args(p):
     g.add_argument("--repr-topk", type=int, default=4)
     g.add_argument("--memory-positions", choices=("fixed", "ordered"), default="fixed",
                    help="sinks + units at one distance (InfLLM) or laid out in order before the window")
+    g.add_argument("--tail-lookup", action="store_true",
+                   help="the last query of each forward call retrieves units on its own (as decoding steps do)")
     g.add_argument("--exec-chunk", type=int, default=512)
 
 

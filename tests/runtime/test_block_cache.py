@@ -266,3 +266,21 @@ def test_ordered_positions_retrieve_in_original_order():
     assert len(idx) == SMALL["topk"] and idx == sorted(idx)
     with pytest.raises(ValueError, match="memory_positions"):
         memgram.BlockMemoryConfig(memory_positions="shuffled").validate()
+
+
+def test_tail_lookup_makes_the_last_prompt_position_retrieve_like_a_decoding_step():
+    """With tail_lookup the last query of a forward call is its own chunk: the prompt's last logits equal feeding
+    the prompt minus one token and then that token alone (without tail_lookup), and differ from InfLLM's chunking."""
+    model = tiny("llama", seed=5)
+    ids = torch.randint(1, 97, (1, 203))
+    cfg = dict(SMALL, prefill_chunk=None)
+    with torch.no_grad():
+        tail = model(ids, cache=memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**cfg, tail_lookup=True)))
+        plain = model(ids, cache=memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**cfg)))
+        two = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**cfg))
+        model(ids[:, :-1], cache=two)
+        last = model(ids[:, -1:], cache=two)
+    torch.testing.assert_close(tail.logits[:, -1], last.logits[:, -1], rtol=1e-5, atol=1e-5)
+    c = (ids.shape[1] - 1) // SMALL["exec_chunk"] * SMALL["exec_chunk"]   # earlier chunks are untouched
+    torch.testing.assert_close(tail.logits[:, :c], plain.logits[:, :c], rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(tail.logits[:, -1], plain.logits[:, -1], rtol=1e-4, atol=1e-4)
