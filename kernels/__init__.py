@@ -22,9 +22,11 @@ Triton launches happen under ``torch.cuda.device(tensor.device)``, so a layer pl
 """
 from __future__ import annotations
 
+import torch
+
 from ._triton import check_same_device, device_guard, use_triton
-from .attention.naive import merge_attention, segment_attention_ref, key_mass_ref
-from .attention.torch_impl import key_mass_torch, segment_attention_torch
+from .attention.naive import merge_attention, segment_attention_ref, key_mass_ref, segment_attention_mass_ref
+from .attention.torch_impl import key_mass_torch, segment_attention_mass_torch, segment_attention_torch
 from .gather.naive import gather_units_ref
 from .gather.torch_impl import gather_units_torch
 from .lookup.naive import unit_topk_ref
@@ -57,6 +59,20 @@ def key_mass(q, k, scale, lse, *, q_pos=None, k_pos=None, window=None, key_mask=
                           q_mask=q_mask)
 
 
+def segment_attention_with_mass(q, k, v, scale, *, q_pos=None, k_pos=None, window=None, key_mask=None,
+                                lse_other=None, q_mask=None):
+    """``segment_attention`` + ``key_mass`` of one segment, the other segments' log-sum-exp given:
+    ``(o, lse, mass)`` (see ``segment_attention_mass_ref``). Triton: the two kernels; CPU: one fused score pass."""
+    if use_triton(q):
+        o, lse = segment_attention(q, k, v, scale, q_pos=q_pos, k_pos=k_pos, window=window, key_mask=key_mask)
+        total = lse if lse_other is None else torch.logaddexp(lse, lse_other.float())
+        mass = key_mass(q, k, scale, total, q_pos=q_pos, k_pos=k_pos, window=window, key_mask=key_mask,
+                        q_mask=q_mask)
+        return o, lse, mass
+    return segment_attention_mass_torch(q, k, v, scale, q_pos=q_pos, k_pos=k_pos, window=window, key_mask=key_mask,
+                                        lse_other=lse_other, q_mask=q_mask)
+
+
 def unit_topk(qsum, reprs, k):
     """Indices (int64) of the ``min(k, N)`` best memory units, best first, ties to the lower index
     (see ``kernels.lookup.naive.unit_topk_ref``)."""
@@ -80,5 +96,5 @@ def gather_units(store, slots, idx, *, out=None):
     return gather_units_torch(store, slots, idx, out=out)
 
 
-__all__ = ["segment_attention", "merge_attention", "key_mass", "unit_topk", "gather_units",
-           "segment_attention_ref", "key_mass_ref", "unit_topk_ref", "gather_units_ref"]
+__all__ = ["segment_attention", "merge_attention", "key_mass", "segment_attention_with_mass", "unit_topk", "gather_units",
+           "segment_attention_ref", "key_mass_ref", "segment_attention_mass_ref", "unit_topk_ref", "gather_units_ref"]

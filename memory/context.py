@@ -165,15 +165,8 @@ class LayerContext:
             if c1 - self.anchor > cfg.n_local + 2 * cfg.exec_chunk:
                 self._rebase(vs)
         dev = q.device
-        # local segment (true relative distances, causal)
-        sl = self._slice(vs, c1)
-        k_loc = self.k_rot[:, sl].unsqueeze(0)
-        v_loc = self.v[:, sl].unsqueeze(0)
-        q_pos = torch.arange(c0 - self.anchor, c1 - self.anchor, device=dev)
-        k_pos = torch.arange(vs - self.anchor, c1 - self.anchor, device=dev)
-        q_loc = self.rope.rotate_range(q, c0 - self.anchor).unsqueeze(0)
-        parts = [kernels.segment_attention(q_loc, k_loc, v_loc, scale, q_pos=q_pos, k_pos=k_pos)]
-        # global segment (sinks + retrieved units, one fixed distance)
+        # global segment first (sinks + retrieved units): the local segment's key mass needs its log-sum-exp
+        parts = []
         have_units = self.units is not None and self.units.n > 0
         if self.n_sink or have_units:
             q_g = self.rope.rotate_at(q, cfg.global_distance)
@@ -197,10 +190,22 @@ class LayerContext:
                 q_g = self.rope.rotate_range(q, c0 - vs + G)
             else:
                 k_g = self.rope.rotate_at(k_g, 0).unsqueeze(0)  # position 0 (applies any rope scaling factor)
-            parts.insert(0, kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))
+            parts.append(kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))
+        # local segment (true relative distances, causal)
+        sl = self._slice(vs, c1)
+        k_loc = self.k_rot[:, sl].unsqueeze(0)
+        v_loc = self.v[:, sl].unsqueeze(0)
+        q_pos = torch.arange(c0 - self.anchor, c1 - self.anchor, device=dev)
+        k_pos = torch.arange(vs - self.anchor, c1 - self.anchor, device=dev)
+        q_loc = self.rope.rotate_range(q, c0 - self.anchor).unsqueeze(0)
+        if self.units is not None:  # block mode: the attention mass of each window key, from the same scores
+            o_l, lse_l, mass = kernels.segment_attention_with_mass(q_loc, k_loc, v_loc, scale, q_pos=q_pos, k_pos=k_pos,
+                                                                   lse_other=parts[0][1] if parts else None)
+            self.mass[:, sl] += mass[0]
+        else:
+            o_l, lse_l = kernels.segment_attention(q_loc, k_loc, v_loc, scale, q_pos=q_pos, k_pos=k_pos)
+        parts.append((o_l, lse_l))
         o, lse = kernels.merge_attention(parts)
-        if self.units is not None:
-            self.mass[:, sl] += kernels.key_mass(q_loc, k_loc, scale, lse, q_pos=q_pos, k_pos=k_pos)[0]
         return o[0]
 
     # ------------------------------------------------------------------------------------------------ accounting

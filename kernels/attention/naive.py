@@ -98,3 +98,17 @@ def key_mass_ref(q, k, scale, lse, *, q_pos=None, k_pos=None, window=None, key_m
     if q_mask is not None:
         p = p * q_mask.view(B, 1, Lq, 1).to(p.dtype)
     return p.view(B, Hkv, H // Hkv, Lq, Lk).sum(dim=(2, 3))
+
+
+def segment_attention_mass_ref(q, k, v, scale, *, q_pos=None, k_pos=None, window=None, key_mask=None, lse_other=None,
+                               q_mask=None):
+    """``segment_attention_ref`` and ``key_mass_ref`` of the same segment in one call: ``(o, lse, mass)``.
+
+    ``lse_other [B, H, Lq]`` is the log-sum-exp of the queries over the *other* segments of the joint softmax
+    (``None``: there are none), so that ``mass`` is each key's share of the joint softmax, with the final
+    ``lse = logaddexp(lse, lse_other)``. ``o`` and ``lse`` are the segment's own (merge them as usual).
+    """
+    o, lse = segment_attention_ref(q, k, v, scale, q_pos=q_pos, k_pos=k_pos, window=window, key_mask=key_mask)
+    total = lse if lse_other is None else torch.logaddexp(lse, lse_other.float())
+    mass = key_mass_ref(q, k, scale, total, q_pos=q_pos, k_pos=k_pos, window=window, key_mask=key_mask, q_mask=q_mask)
+    return o, lse, mass

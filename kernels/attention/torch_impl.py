@@ -12,12 +12,18 @@ fp32 kernel is faster than the bf16 one and matches the reference's fp32 arithme
 ``key_mass_torch`` is the reference's arithmetic done in place on one fp32 score buffer (half the memory, ~2x
 faster). It is a second pass over Q.K by necessity: the mass uses each query's *final* log-sum-exp over all
 segments.
+
+``segment_attention_mass_torch`` avoids that second pass when the other segments are done first (block memory
+computes the small global segment before the local one): one Q.K product, the mask applied only to the columns some
+query cannot see (the chunk's causal tail), one exp, then ``P.V`` and the mass as a matrix-vector product with the
+per-query weights ``exp(m - lse_total)``. On 2 CPU cores it replaces flash attention + ``key_mass`` on the local
+segment at about 3/4 of their time (bench/prefill.py).
 """
 from __future__ import annotations
 
 import torch
 
-from .naive import _visible, segment_attention_ref
+from .naive import _visible, segment_attention_mass_ref, segment_attention_ref
 
 _FLASH_CPU = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
 
@@ -69,3 +75,38 @@ def key_mass_torch(q, k, scale, lse, *, q_pos=None, k_pos=None, window=None, key
     if q_mask is not None:
         s.mul_(q_mask.view(B, 1, Lq, 1).to(s.dtype))
     return s.view(B, Hkv, g * Lq, Lk).sum(2)
+
+
+def segment_attention_mass_torch(q, k, v, scale, *, q_pos=None, k_pos=None, window=None, key_mask=None,
+                                 lse_other=None, q_mask=None):
+    """Same contract and result as ``segment_attention_mass_ref``: one score pass for output and key mass."""
+    B, H, Lq, D = q.shape
+    Hkv, Lk = k.shape[1], k.shape[2]
+    if Lk == 0 or Lq == 0 or B == 0 or H % Hkv:
+        return segment_attention_mass_ref(q, k, v, scale, q_pos=q_pos, k_pos=k_pos, window=window, key_mask=key_mask,
+                                          lse_other=lse_other, q_mask=q_mask)
+    g = H // Hkv
+    DV = v.shape[-1]
+    s = torch.matmul((q.float() * scale).reshape(B, Hkv, g * Lq, D), k.float().transpose(-1, -2)).view(B, H, Lq, Lk)
+    vis = _visible(q_pos, k_pos, window, key_mask, B, Lq, Lk, q.device)  # [B|1, 1, Lq, Lk] or None
+    if vis is not None:
+        hidden = ~vis
+        cols = hidden.reshape(-1, Lk).any(0).nonzero()
+        if cols.numel():  # mask only from the first column some query cannot see (the causal tail, usually)
+            c = int(cols[0])
+            s[..., c:].masked_fill_(hidden[..., c:], float("-inf"))
+    m = s.amax(-1, keepdim=True)                                     # [B, H, Lq, 1]
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))       # rows that see nothing: exp gives 0 below
+    s.sub_(m).exp_()                                                 # e = exp(s - m), in place
+    z = s.sum(-1, keepdim=True)
+    lse = (m + z.log()).squeeze(-1)                                  # -inf where nothing is visible
+    seen = z > 0
+    o = torch.matmul(s.view(B, Hkv, g * Lq, Lk), v.float()).view(B, H, Lq, DV)
+    o = torch.where(seen, o / torch.where(seen, z, torch.ones_like(z)), torch.zeros_like(o))
+    total = lse if lse_other is None else torch.logaddexp(lse, lse_other.float())
+    w = torch.exp(m.squeeze(-1) - total)                             # e * w = exp(s - total)
+    w = torch.where(torch.isfinite(total), w, torch.zeros_like(w))
+    if q_mask is not None:
+        w = w * q_mask.view(B, 1, Lq).to(w.dtype)
+    mass = torch.matmul(w.reshape(B, Hkv, 1, g * Lq), s.view(B, Hkv, g * Lq, Lk)).view(B, Hkv, Lk)
+    return o, lse, mass

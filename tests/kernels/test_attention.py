@@ -4,7 +4,8 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from memgram import kernels as K
-from memgram.kernels.attention.naive import key_mass_ref, merge_attention, segment_attention_ref
+from memgram.kernels.attention.naive import (key_mass_ref, merge_attention, segment_attention_mass_ref,
+                                             segment_attention_ref)
 
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
@@ -128,3 +129,25 @@ def test_merge_attention_handles_empty_segments():
     o, lse = merge_attention([(o1, l1), (o2, l2)])
     torch.testing.assert_close(o, o2)
     torch.testing.assert_close(lse, l2)
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(problems(), st.sampled_from(["none", "finite", "-inf"]), st.booleans(), st.sampled_from(["triton", "torch"]))
+def test_attention_with_mass_matches_reference(set_mode, prob, other, use_qmask, mode):
+    """The fused output + key mass equals segment_attention_ref + key_mass_ref under the joint log-sum-exp."""
+    set_mode(mode)
+    q, k, v, scale, kw = prob
+    B, H, lq, _ = q.shape
+    lse_other = None
+    if other == "finite":
+        lse_other = torch.randn(B, H, lq)
+    elif other == "-inf":
+        lse_other = torch.full((B, H, lq), float("-inf"))
+    qm = (torch.arange(lq) % 3 != 1).unsqueeze(0).expand(B, lq) if use_qmask else None
+    o, lse, mass = K.segment_attention_with_mass(q, k, v, scale, lse_other=lse_other, q_mask=qm, **kw)
+    ro, rlse, rmass = segment_attention_mass_ref(q, k, v, scale, lse_other=lse_other, q_mask=qm, **kw)
+    tol = 1e-4 if q.dtype == torch.float32 else 5e-3
+    torch.testing.assert_close(o, ro, atol=tol, rtol=tol)
+    torch.testing.assert_close(lse, rlse, atol=tol, rtol=tol)
+    torch.testing.assert_close(mass, rmass, atol=tol * max(1, lq), rtol=tol)
+    assert o.dtype == lse.dtype == mass.dtype == torch.float32
