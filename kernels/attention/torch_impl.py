@@ -16,8 +16,8 @@ segments.
 ``segment_attention_mass_torch`` avoids that second pass when the other segments are done first (block memory
 computes the small global segment before the local one): one Q.K product, the mask applied only to the columns some
 query cannot see (the chunk's causal tail), one exp, then ``P.V`` and the mass as a matrix-vector product with the
-per-query weights ``exp(m - lse_total)``. On 2 CPU cores it replaces flash attention + ``key_mass`` on the local
-segment at about 3/4 of their time (bench/prefill.py).
+per-query weights ``exp(m - lse_total)``. Measured (cProfile, one thread, 6,144-token block-memory prefill of the
+embedded model): local attention + key mass 81 s -> 57 s; the whole prefill 128 s -> 112 s (median of two runs).
 """
 from __future__ import annotations
 
