@@ -29,17 +29,20 @@ def _config(args):
 
 
 def _add_memory_args(p):
+    from ..memory.config import BlockMemoryConfig
+
+    dflt = BlockMemoryConfig()
     g = p.add_argument_group("block memory")
-    g.add_argument("--n-init", type=int, default=64)
-    g.add_argument("--n-local", type=int, default=2048)
-    g.add_argument("--block-size", type=int, default=64)
-    g.add_argument("--topk", type=int, default=16)
-    g.add_argument("--repr-topk", type=int, default=4)
+    g.add_argument("--n-init", type=int, default=dflt.n_init)
+    g.add_argument("--n-local", type=int, default=dflt.n_local)
+    g.add_argument("--block-size", type=int, default=dflt.block_size)
+    g.add_argument("--topk", type=int, default=dflt.topk)
+    g.add_argument("--repr-topk", type=int, default=dflt.repr_topk)
     g.add_argument("--memory-positions", choices=("fixed", "ordered"), default="fixed",
                    help="sinks + units at one distance (InfLLM) or laid out in order before the window")
     g.add_argument("--tail-lookup", action="store_true",
                    help="the last query of each forward call retrieves units on its own (as decoding steps do)")
-    g.add_argument("--exec-chunk", type=int, default=512)
+    g.add_argument("--exec-chunk", type=int, default=dflt.exec_chunk)
 
 
 def cmd_demo(args) -> int:
@@ -53,7 +56,7 @@ def cmd_demo(args) -> int:
     print(f"memgram demo: a pass key hidden at {args.depth:.0%} depth of a ~{args.length:,}-token haystack, answered by "
           f"SmolLM2-135M-Instruct (trained on 8,192 tokens) with block memory, next to full attention at "
           f"{args.full_length:,} tokens (what it can still manage on this machine).")
-    print(f"Expect about {args.length * 0.009 / 60 + args.full_length * 0.003 / 60 + 0.3:.0f} minutes on 2 CPU cores.",
+    print(f"Expect about {args.length * 0.013 / 60 + args.full_length * 0.003 / 60 + 0.3:.0f} minutes on 2 CPU cores.",
           flush=True)
     model, tok = load_default_model()
     recs = []
