@@ -56,7 +56,7 @@ def cmd_demo(args) -> int:
     print(f"memgram demo: a pass key hidden at {args.depth:.0%} depth of a ~{args.length:,}-token haystack, answered by "
           f"SmolLM2-135M-Instruct (trained on 8,192 tokens) with block memory, next to full attention at "
           f"{args.full_length:,} tokens (what it can still manage on this machine).")
-    print(f"Expect about {args.length * 0.013 / 60 + args.full_length * 0.003 / 60 + 0.3:.0f} minutes on 2 CPU cores.",
+    print(f"Expect about {args.length * 0.009 / 60 + args.full_length * 0.003 / 60 + 0.3:.0f} minutes on 2 CPU cores.",
           flush=True)
     model, tok = load_default_model()
     recs = []
