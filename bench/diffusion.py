@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import random
-import string
 import sys
 import time
 
@@ -20,18 +19,11 @@ import numpy as np
 from memgram.grammar import Grammar
 from memgram.runtime import diffusion as D
 
-PRINTABLE = [c for c in string.printable if c not in "\x0b\x0c"]
 VOCABS = {
-    "json": D.ToyVocab(PRINTABLE + ["true", "false", "null", '"a"', '":', "12", "\\n"]),
-    "cpp": D.ToyVocab(PRINTABLE + ["int", "return", "if", "while", "main", "  ", "//", "/*", "*/"]),
+    "json": D.toy_json_vocab(),
+    "cpp": D.ToyVocab(D.TOY_PRINTABLE + ["int", "return", "if", "while", "main", "  ", "//", "/*", "*/"]),
 }
-ARITH = r"""
-start: expr
-?expr: expr OP term | term
-?term: NUM | "(" expr ")"
-OP: "+" | "-" | "*"
-NUM: /[0-9]+/
-"""
+ARITH = D.ARITH_GRAMMAR
 
 
 def pct(xs, q):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import string
 import time
 from dataclasses import dataclass, field
 
@@ -816,6 +817,23 @@ def _consistent(cand, eos_ids):
 # --------------------------------------------------------------------------------------------
 # toy models (tests, benchmarks)
 # --------------------------------------------------------------------------------------------
+# Toy problems shared by tests/runtime/test_diffusion.py and bench/diffusion.py: a character vocabulary with a few
+# JSON words, and an arithmetic grammar for the tiny trained masked LM (train_tiny_mlm).
+TOY_PRINTABLE = [c for c in string.printable if c not in "\x0b\x0c"]
+TOY_JSON_WORDS = ["true", "false", "null", '"a"', '":', "12", "\\n"]
+ARITH_GRAMMAR = r"""
+start: expr
+?expr: expr OP term | term
+?term: NUM | "(" expr ")"
+OP: "+" | "-" | "*"
+NUM: /[0-9]+/
+"""
+
+
+def toy_json_vocab() -> "ToyVocab":
+    return ToyVocab(TOY_PRINTABLE + TOY_JSON_WORDS)
+
+
 class RandomLogits:
     """A seeded model whose logits are drawn at random every call: ``[B, L, V]`` standard normal
     times ``scale``."""

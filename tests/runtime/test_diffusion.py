@@ -1,7 +1,6 @@
 """Grammar-constrained masked-diffusion decoding (runtime/diffusion.py) on toy models."""
 import json
 import random
-import string
 
 import jsonschema
 import pytest
@@ -10,19 +9,12 @@ import torch
 from memgram.grammar import Grammar
 from memgram.runtime import diffusion as D
 
-PRINTABLE = [c for c in string.printable if c not in "\x0b\x0c"]
-JSON_VOCAB = D.ToyVocab(PRINTABLE + ["true", "false", "null", '"a"', '":', "12", "\\n"])
+JSON_VOCAB = D.toy_json_vocab()
 # C++ checks with holes cost 30 ms - 1 s each (grammar engine, docs/grammar.md "Known limits"):
 # the C++ runs fill a 3-token region of a function with the grammar's own tokens
 CPP_VOCAB = D.ToyVocab(list("0123456789x+-*() ;{}") + ["int", "return", "main"])
 CPP_PIECES = ["int main() { return ", 3, " }"]
-ARITH = r"""
-start: expr
-?expr: expr OP term | term
-?term: NUM | "(" expr ")"
-OP: "+" | "-" | "*"
-NUM: /[0-9]+/
-"""
+ARITH = D.ARITH_GRAMMAR
 SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "ok": {"type": "boolean"}},
           "required": ["id", "ok"], "additionalProperties": False}
 # the schema language's own tokens (keys whole; character-level keys assembled in random order are
