@@ -24,12 +24,11 @@ def _config(args):
 
     return BlockMemoryConfig(n_init=args.n_init, n_local=args.n_local, block_size=args.block_size, topk=args.topk,
                              repr_topk=args.repr_topk, exec_chunk=args.exec_chunk,
-                             memory_positions=getattr(args, "memory_positions", "fixed"),
-                             tail_lookup=getattr(args, "tail_lookup", False)).validate()
+                             memory_positions=args.memory_positions, tail_lookup=args.tail_lookup).validate()
 
 
 def _add_memory_args(p):
-    from ..memory.config import BlockMemoryConfig
+    from ..memory.config import MEMORY_POSITIONS, BlockMemoryConfig
 
     dflt = BlockMemoryConfig()
     g = p.add_argument_group("block memory")
@@ -38,7 +37,7 @@ def _add_memory_args(p):
     g.add_argument("--block-size", type=int, default=dflt.block_size)
     g.add_argument("--topk", type=int, default=dflt.topk)
     g.add_argument("--repr-topk", type=int, default=dflt.repr_topk)
-    g.add_argument("--memory-positions", choices=("fixed", "ordered"), default="fixed",
+    g.add_argument("--memory-positions", choices=MEMORY_POSITIONS, default=dflt.memory_positions,
                    help="sinks + units at one distance (InfLLM) or laid out in order before the window")
     g.add_argument("--tail-lookup", action="store_true",
                    help="the last query of each forward call retrieves units on its own (as decoding steps do)")
