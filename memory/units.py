@@ -7,7 +7,13 @@ import torch
 
 from .. import kernels
 
-PAGE_UNITS = 64  # units per offload page
+PAGE_UNITS = 64  # units per offload page when pages are pinned (the least a page holds otherwise)
+# Unpinned CPU pages are at least this large, so that the C allocator maps each one on its own (glibc maps requests
+# above its dynamic threshold, at most 32 MiB) and the kernel commits it page by page as units are written. Smaller
+# long-lived pages land in the heap between the freed activations of each chunk and fragment it: measured on the
+# embedded model, peak RSS minus unit bytes grew by 179 MB (+9.4%) from 4K to 16K tokens with 64-unit pages and by
+# 19 MB (+1.0%) with 32 MiB pages.
+LAZY_PAGE_BYTES = 32 << 20
 
 
 class UnitStore:
@@ -29,7 +35,10 @@ class UnitStore:
         self.capacity = int(capacity)
         self.n = 0
         # offload storage in fixed-size pages: growing never copies, so memory rises only by the units themselves
-        self.page = PAGE_UNITS
+        # (unpinned CPU pages: see LAZY_PAGE_BYTES)
+        unit_bytes = n_kv_heads * block_size * head_dim * torch.empty(0, dtype=dtype).element_size()
+        lazy = self.offload_device.type == "cpu" and not self.pin
+        self.page = max(PAGE_UNITS, -(-LAZY_PAGE_BYTES // unit_bytes)) if lazy else PAGE_UNITS
         self._kp: list[torch.Tensor] = []
         self._vp: list[torch.Tensor] = []
         self._reprs = torch.empty(16, n_kv_heads, head_dim, dtype=torch.float32, device=self.device)

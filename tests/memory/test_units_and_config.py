@@ -93,3 +93,17 @@ def test_unit_store_pages_grow_without_copies():
     k, v = st.fetch(torch.tensor([9, 2, 3]))
     torch.testing.assert_close(k, torch.cat([keys[9], keys[2], keys[3]], 1))
     torch.testing.assert_close(v, torch.cat([keys[9], keys[2], keys[3]], 1) + 0.5)
+
+
+def test_unpinned_cpu_pages_are_large_enough_to_be_mapped_lazily():
+    from memgram.memory.units import LAZY_PAGE_BYTES, PAGE_UNITS
+
+    st = UnitStore(n_kv_heads=3, block_size=64, head_dim=64, dtype=torch.float32, device="cpu", offload_device="cpu",
+                   capacity=4)
+    unit_bytes = 3 * 64 * 64 * 4
+    assert st.page * unit_bytes >= LAZY_PAGE_BYTES and (st.page - 1) * unit_bytes < LAZY_PAGE_BYTES
+    st.add(torch.ones(2, 3, 64, 64), torch.ones(2, 3, 64, 64), torch.zeros(2, 3, 64))
+    assert len(st._kp) == 1 and st.nbytes() == 2 * 2 * unit_bytes + 2 * 3 * 64 * 4  # accounting counts units only
+    big = UnitStore(n_kv_heads=8, block_size=256, head_dim=128, dtype=torch.float32, device="cpu", offload_device="cpu",
+                    capacity=4)
+    assert big.page == PAGE_UNITS  # 1 MiB units: 64 of them already exceed the threshold
