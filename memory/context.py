@@ -7,14 +7,17 @@ Timeline of a token at absolute position ``p`` (counting real tokens of the sequ
 3. when it leaves the window (``p < chunk_start - n_local``): if ``p < n_init`` it becomes a sink; otherwise, in block
    mode, once ``block_size`` consecutive tokens have left the window they are cut into a memory unit whose
    representative (per KV head) is the mean of its ``repr_topk`` keys with the highest accumulated mass. Tokens that
-   left the window but do not fill a block yet (the remainder) are not attended to. In window mode they are dropped.
+   left the window but do not fill a block yet (the remainder, fewer than ``block_size``) stay in the local segment,
+   at their true distance, until they do: every token is attended to at all times. In window mode they are dropped.
 
 Attention of a chunk of queries ``[c0, c1)``: one joint softmax over
   * the *global* segment — sinks + the ``topk`` units that score highest against the chunk — with every key at one
     fixed distance (``n_local``) from every query, and
-  * the *local* segment — positions ``[max(0, c0 - n_local), c1)`` — at true relative distances, causal.
+  * the *local* segment — positions ``[max(0, c0 - n_local), c1)`` plus the remainder before them — at true
+    relative distances, causal.
 Rotation angles come from positions relative to an ``anchor`` that follows the window, so they stay below
-``n_local + 2 * exec_chunk`` however long the sequence is (in full mode the anchor stays 0: true positions).
+``n_local + 2 * exec_chunk + block_size`` however long the sequence is (in full mode the anchor stays 0: true
+positions).
 """
 from __future__ import annotations
 
@@ -161,7 +164,8 @@ class LayerContext:
             e = c0 - cfg.n_local
             if e > 0:
                 self._evict(e)
-            vs = max(e, 0)
+            # the local segment starts at the remainder: tokens past the window that do not fill a unit yet
+            vs = min(max(e, 0), self.evicted_to)
             if c1 - self.anchor > cfg.n_local + 2 * cfg.exec_chunk:
                 self._rebase(vs)
         dev = q.device

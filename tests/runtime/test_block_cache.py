@@ -105,17 +105,19 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
     for c0 in range(0, L, cfg.exec_chunk):
         c1 = min(L, c0 + cfg.exec_chunk)
         e = max(0, c0 - cfg.n_local)
+        n_units = max(0, (e - cfg.n_init) // cfg.block_size)
+        # block mode: tokens past the window that do not fill a unit yet (the remainder) stay local
+        lo = cfg.n_init + n_units * cfg.block_size if cfg.mode == "block" and e > cfg.n_init else e
         for i in range(c0, c1):
             keys, vals, rel_q = [], [], []
-            # local: [e, i], at true distances
-            for j in range(e, i + 1):
+            # local: [lo, i], at true distances
+            for j in range(lo, i + 1):
                 keys.append(rope.rotate(k[:, j : j + 1], torch.tensor([j]))[:, 0])
                 vals.append(v[:, j])
             qi_loc = rope.rotate(q[:, i : i + 1], torch.tensor([i]))[:, 0]
             qi_glob = rope.rotate(q[:, i : i + 1], torch.tensor([cfg.n_local]))[:, 0]
             glob = list(range(min(e, cfg.n_init)))
             if cfg.mode == "block":
-                n_units = max(0, (e - cfg.n_init) // cfg.block_size)
                 glob += list(range(cfg.n_init, cfg.n_init + n_units * cfg.block_size))
             gk = [rope.rotate(k[:, j : j + 1], torch.tensor([0]))[:, 0] for j in glob]
             for hq in range(H):
@@ -151,14 +153,15 @@ def test_batch_with_left_padding_equals_one_by_one():
     model = tiny("llama", seed=3)
     a = torch.randint(1, 97, (1, 150))
     b = torch.randint(1, 97, (1, 110))
-    singles = [greedy(model, x, memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL)))[0, x.shape[1]:]
-               for x in (a, b)]
+    full_length = dict(min_new_tokens=16)  # no early EOS: rows are compared token for token over 16 tokens
+    singles = [greedy(model, x, memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL)),
+                      **full_length)[0, x.shape[1]:] for x in (a, b)]
     pad = a.shape[1] - b.shape[1]
     ids = torch.cat([a, torch.cat([torch.zeros(1, pad, dtype=torch.long), b], 1)])
     mask = torch.ones_like(ids)
     mask[1, :pad] = 0
     cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
-    out = greedy(model, ids, cache, attention_mask=mask)
+    out = greedy(model, ids, cache, attention_mask=mask, **full_length)
     assert torch.equal(out[0, ids.shape[1]:], singles[0])
     assert torch.equal(out[1, ids.shape[1]:], singles[1])
     # padding never entered the memory: row 1 holds exactly its real tokens, its sinks are its first real tokens
