@@ -164,8 +164,9 @@ class LayerContext:
             e = c0 - cfg.n_local
             if e > 0:
                 self._evict(e)
-            # the local segment starts at the remainder: tokens past the window that do not fill a unit yet
-            vs = min(max(e, 0), self.evicted_to)
+            # the local segment starts where eviction stopped: at the remainder (tokens past the window that do not
+            # fill a unit yet), or at the window start when there is none
+            vs = self.evicted_to
             if c1 - self.anchor > cfg.n_local + 2 * cfg.exec_chunk:
                 self._rebase(vs)
         dev = q.device

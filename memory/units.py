@@ -10,9 +10,9 @@ from .. import kernels
 PAGE_UNITS = 64  # units per offload page when pages are pinned (the least a page holds otherwise)
 # Unpinned CPU pages are at least this large, so that the C allocator maps each one on its own (glibc maps requests
 # above its dynamic threshold, at most 32 MiB) and the kernel commits it page by page as units are written. Smaller
-# long-lived pages land in the heap between the freed activations of each chunk and fragment it: measured on the
-# embedded model, peak RSS minus unit bytes grew by 179 MB (+9.4%) from 4K to 16K tokens with 64-unit pages and by
-# 19 MB (+1.0%) with 32 MiB pages.
+# long-lived pages land in the heap between the freed activations of each chunk and fragment it: peak RSS minus unit
+# bytes from 8K to 32K tokens was +10.2% with 64-unit pages (bench/out/passkey_linear.json) and is -6.7% with these
+# (bench/out/passkey_block_repr16.json; medians of 5 prompts).
 LAZY_PAGE_BYTES = 32 << 20
 
 
