@@ -115,11 +115,15 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
                 keys.append(rope.rotate(k[:, j : j + 1], torch.tensor([j]))[:, 0])
                 vals.append(v[:, j])
             qi_loc = rope.rotate(q[:, i : i + 1], torch.tensor([i]))[:, 0]
-            qi_glob = rope.rotate(q[:, i : i + 1], torch.tensor([cfg.n_local]))[:, 0]
             glob = list(range(min(e, cfg.n_init)))
             if cfg.mode == "block":
                 glob += list(range(cfg.n_init, cfg.n_init + n_units * cfg.block_size))
-            gk = [rope.rotate(k[:, j : j + 1], torch.tensor([0]))[:, 0] for j in glob]
+            if cfg.memory_positions == "fixed":  # every sink and unit key at distance n_local from the query
+                qi_glob = rope.rotate(q[:, i : i + 1], torch.tensor([cfg.n_local]))[:, 0]
+                gk = [rope.rotate(k[:, j : j + 1], torch.tensor([0]))[:, 0] for j in glob]
+            else:  # "ordered": the global keys in order, contiguous, just before the local segment's start ``lo``
+                qi_glob = qi_loc
+                gk = [rope.rotate(k[:, j : j + 1], torch.tensor([lo - len(glob) + t]))[:, 0] for t, j in enumerate(glob)]
             for hq in range(H):
                 g = hq // (H // h)
                 s = [float(qi_glob[hq] @ kk[g]) * scale for kk in gk] + [float(qi_loc[hq] @ kk[g]) * scale for kk in keys]
@@ -129,13 +133,14 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
     return out
 
 
+@pytest.mark.parametrize("positions", ["fixed", "ordered"])
 @pytest.mark.parametrize("mode", ["window", "block"])
-def test_layer_context_matches_naive_semantics(mode):
+def test_layer_context_matches_naive_semantics(mode, positions):
     torch.manual_seed(0)
     model = tiny("llama")
     rope = RopeTable(model.model.rotary_emb, 16, "cpu")
     cfg = memgram.BlockMemoryConfig(n_init=3, n_local=20, block_size=4, topk=50, repr_topk=2, exec_chunk=8,
-                                    mode=mode, max_cached_blocks=64).validate()
+                                    mode=mode, max_cached_blocks=64, memory_positions=positions).validate()
     H, h, D, L = 4, 2, 16, 70
     q, k, v = torch.randn(H, L, D), torch.randn(h, L, D), torch.randn(h, L, D)
     ctx = LayerContext(cfg, H, h, D, torch.float32, "cpu", rope)
@@ -252,7 +257,8 @@ def test_ordered_positions_with_every_unit_retrieved_equal_full_attention(family
         ref = model(ids).logits
         ordered_cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**base, memory_positions="ordered"))
         ordered = model(ids, cache=ordered_cache).logits
-        fixed = model(ids, cache=memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**base))).logits
+        fixed_cfg = memgram.BlockMemoryConfig(**base, memory_positions="fixed")
+        fixed = model(ids, cache=memgram.BlockMemoryCache(model, fixed_cfg)).logits
     ctx = _contexts(ordered_cache)[0]
     assert ctx.units.n >= 10                                   # most of the prompt lives in units
     torch.testing.assert_close(ordered, ref, rtol=1e-4, atol=1e-4)
