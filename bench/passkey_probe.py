@@ -5,6 +5,16 @@
 
 Each config is a JSON object of BlockMemoryConfig fields over the defaults (``mode`` included; default ``block``).
 Prompts are ``memgram.runtime.longctx.passkey_prompt(tok, length, depth, seed)``, the same as ``memgram passkey``.
+
+``--margin``: instead of one found/missed bit from greedy decoding, measure how far each config is from the edge. A
+found/missed pass key is often a marginal decision on the embedded 135M model (the first answer token, " " before the
+digits, against " the"). The prompt minus its last token is prefilled in ``prefill_chunk`` pieces (as ``generate()``
+does), then the last prompt token and the answer ``" KEY"`` are fed one token at a time (as decoding does), and each
+answer token's log-probability is recorded: ``greedy_ok`` (every answer token was the argmax, so greedy decoding
+produces the key), ``logp`` (the sum) and ``min_logp`` (the weakest token), e.g.
+
+    python bench/passkey_probe.py 6144 --margin --depths 0.3,0.6,0.8 --seeds 0,1 \
+        --configs '{}' '{"memory_positions":"ordered"}' '{"mode":"full"}' --out bench/out/passkey_margin_6k.jsonl
 """
 from __future__ import annotations
 
@@ -12,8 +22,30 @@ import argparse
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def answer_margin(model, ids, answer, cfg) -> dict:
+    """Teacher-forced log-probabilities of the ``answer`` token ids after the prompt ``ids [1, L]`` (see --margin)."""
+    import torch
+
+    from memgram import BlockMemoryCache
+
+    cache = BlockMemoryCache(model, cfg)
+    with torch.no_grad():
+        n = ids.shape[1] - 1
+        piece = cfg.prefill_chunk or n
+        for s in range(0, n, piece):
+            model(ids[:, s:min(n, s + piece)], past_key_values=cache, use_cache=True)
+        fed = [int(ids[0, -1])] + list(answer)
+        lps, ok = [], True
+        for i, want in enumerate(answer):
+            logits = model(torch.tensor([[fed[i]]]), past_key_values=cache, use_cache=True).logits[0, -1]
+            lps.append(round(float(torch.log_softmax(logits.float(), -1)[want]), 3))
+            ok = ok and int(logits.argmax()) == want
+    return dict(greedy_ok=ok, logp=round(sum(lps), 3), min_logp=min(lps), lps=lps)
 
 
 def main(argv=None):
@@ -22,6 +54,7 @@ def main(argv=None):
     ap.add_argument("--depths", default="0.1,0.3,0.5,0.7,0.9")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--configs", nargs="+", default=["{}"])
+    ap.add_argument("--margin", action="store_true", help="teacher-forced answer log-probabilities (see above)")
     ap.add_argument("--out", help="append the JSON lines to this file as well")
     a = ap.parse_args(argv)
     from memgram import BlockMemoryConfig, load_default_model
@@ -35,11 +68,20 @@ def main(argv=None):
         for d in [float(x) for x in a.depths.split(",")]:
             ids, key = passkey_prompt(tok, a.length, d, seed)
             for c in cfgs:
-                c = dict(c)
-                mode = c.pop("mode", "block")
-                ans, dt, _ = generate_answer(model, tok, ids[0].tolist(), mode, BlockMemoryConfig(**c), max_new_tokens=8)
-                line = json.dumps(dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, answer=ans,
-                                       correct=key in ans, seconds=round(dt, 1)))
+                if a.margin:
+                    t = time.time()
+                    m = answer_margin(model, ids, tok(" " + key, add_special_tokens=False)["input_ids"],
+                                      BlockMemoryConfig(**c))
+                    rec = dict(cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, **m,
+                               seconds=round(time.time() - t, 1))
+                else:
+                    c = dict(c)
+                    mode = c.pop("mode", "block")
+                    ans, dt, _ = generate_answer(model, tok, ids[0].tolist(), mode, BlockMemoryConfig(**c),
+                                                 max_new_tokens=8)
+                    rec = dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, answer=ans,
+                               correct=key in ans, seconds=round(dt, 1))
+                line = json.dumps(rec)
                 print(line, flush=True)
                 if out:
                     out.write(line + "\n")
