@@ -8,17 +8,16 @@ Prompts are ``memgram.runtime.longctx.passkey_prompt(tok, length, depth, seed)``
 
 ``--margin``: instead of one found/missed bit from greedy decoding, measure how far each config is from the edge. A
 found/missed pass key is often a marginal decision on the embedded 135M model (the first answer token, " " before the
-digits, against " the"). The prompt minus its last token is prefilled in ``prefill_chunk`` pieces (as ``generate()``
-does), then the last prompt token and the answer ``" KEY"`` are fed one token at a time (as decoding does), and each
-answer token's log-probability is recorded: ``greedy_ok`` (every answer token was the argmax, so greedy decoding
+digits, against " the"). The answer ``" KEY"`` is forced token by token through ``generate()``
+(a logits processor) and each answer token's log-probability is recorded: ``greedy_ok`` (every answer token was the argmax, so greedy decoding
 produces the key), ``logp`` (the sum) and ``min_logp`` (the weakest token), e.g.
 
     python bench/passkey_probe.py 6144 --margin --depths 0.3,0.6,0.8 --seeds 0,1 \
         --configs '{}' '{"memory_positions":"ordered"}' '{"mode":"full"}' --out bench/out/passkey_margin_6k.jsonl
 
-Known problem (open): at 16K the ``--margin`` numbers differ from run to run (same prompt, same config, fixed
-PYTHONHASHSEED) and disagree with ``generate()``'s greedy answer; at 6K they reproduced in 5 of 6 runs. Until the
-cause is found, compare configs only on repeated runs.
+A first version fed the prompt and answer through ``model(...)`` calls without ``generate()`` (no attention
+mask, no cache positions): its 16K numbers differed from run to run and from ``generate()``; ``generate()`` itself is
+reproducible (identical log-probabilities in repeated runs), so the measurement now goes through it.
 """
 from __future__ import annotations
 
@@ -31,25 +30,35 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def answer_margin(model, ids, answer, cfg) -> dict:
-    """Teacher-forced log-probabilities of the ``answer`` token ids after the prompt ``ids [1, L]`` (see --margin)."""
+def answer_margin(model, tok, ids, answer, cfg) -> dict:
+    """Teacher-forced log-probabilities of the ``answer`` token ids after the prompt ``ids [1, L]`` (see --margin).
+
+    Runs through ``generate()`` itself (its prefill chunking, masks and positions, as every answer of the sweeps),
+    with a logits processor that records each step's log-probability of the wanted token and then forces it."""
     import torch
+    from transformers import LogitsProcessor
 
     from memgram import BlockMemoryCache
 
-    cache = BlockMemoryCache(model, cfg)
+    class Force(LogitsProcessor):
+        def __init__(self):
+            self.lps, self.ok = [], True
+
+        def __call__(self, input_ids, scores):
+            want = answer[len(self.lps)]
+            self.lps.append(round(float(torch.log_softmax(scores[0].float(), -1)[want]), 3))
+            self.ok = self.ok and int(scores[0].argmax()) == want
+            forced = torch.full_like(scores, float("-inf"))
+            forced[:, want] = 0
+            return forced
+
+    proc = Force()
     with torch.no_grad():
-        n = ids.shape[1] - 1
-        piece = cfg.prefill_chunk or n
-        for s in range(0, n, piece):
-            model(ids[:, s:min(n, s + piece)], past_key_values=cache, use_cache=True)
-        fed = [int(ids[0, -1])] + list(answer)
-        lps, ok = [], True
-        for i, want in enumerate(answer):
-            logits = model(torch.tensor([[fed[i]]]), past_key_values=cache, use_cache=True).logits[0, -1]
-            lps.append(round(float(torch.log_softmax(logits.float(), -1)[want]), 3))
-            ok = ok and int(logits.argmax()) == want
-    return dict(greedy_ok=ok, logp=round(sum(lps), 3), min_logp=min(lps), lps=lps)
+        model.generate(ids, cache=BlockMemoryCache(model, cfg), max_new_tokens=len(answer), min_new_tokens=len(answer),
+                       do_sample=False, attention_mask=torch.ones_like(ids), pad_token_id=tok.eos_token_id,
+                       logits_processor=[proc])
+    lps = proc.lps
+    return dict(greedy_ok=proc.ok, logp=round(sum(lps), 3), min_logp=min(lps), lps=lps)
 
 
 def main(argv=None):
@@ -74,7 +83,7 @@ def main(argv=None):
             for c in cfgs:
                 if a.margin:
                     t = time.time()
-                    m = answer_margin(model, ids, tok(" " + key, add_special_tokens=False)["input_ids"],
+                    m = answer_margin(model, tok, ids, tok(" " + key, add_special_tokens=False)["input_ids"],
                                       BlockMemoryConfig(**c))
                     rec = dict(cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, **m,
                                seconds=round(time.time() - t, 1))
