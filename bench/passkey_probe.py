@@ -30,15 +30,15 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def answer_margin(model, tok, ids, answer, cfg) -> dict:
+def answer_margin(model, tok, ids, answer, mode, cfg) -> dict:
     """Teacher-forced log-probabilities of the ``answer`` token ids after the prompt ``ids [1, L]`` (see --margin).
 
-    Runs through ``generate()`` itself (its prefill chunking, masks and positions, as every answer of the sweeps),
-    with a logits processor that records each step's log-probability of the wanted token and then forces it."""
+    The same ``generate()`` call as every answer of the sweeps (``generate_answer``), with a logits processor that
+    records each step's log-probability of the wanted token and then forces it."""
     import torch
     from transformers import LogitsProcessor
 
-    from memgram import BlockMemoryCache
+    from memgram.runtime.eval_runner import generate_answer
 
     class Force(LogitsProcessor):
         def __init__(self):
@@ -53,10 +53,7 @@ def answer_margin(model, tok, ids, answer, cfg) -> dict:
             return forced
 
     proc = Force()
-    with torch.no_grad():
-        model.generate(ids, cache=BlockMemoryCache(model, cfg), max_new_tokens=len(answer), min_new_tokens=len(answer),
-                       do_sample=False, attention_mask=torch.ones_like(ids), pad_token_id=tok.eos_token_id,
-                       logits_processor=[proc])
+    generate_answer(model, tok, ids[0].tolist(), mode, cfg, max_new_tokens=len(answer), logits_processor=[proc])
     lps = proc.lps
     return dict(greedy_ok=proc.ok, logp=round(sum(lps), 3), min_logp=min(lps), lps=lps)
 
@@ -81,15 +78,15 @@ def main(argv=None):
         for d in [float(x) for x in a.depths.split(",")]:
             ids, key = passkey_prompt(tok, a.length, d, seed)
             for c in cfgs:
+                c = dict(c)
+                mode = c.pop("mode", "block")
                 if a.margin:
                     t = time.time()
-                    m = answer_margin(model, tok, ids, tok(" " + key, add_special_tokens=False)["input_ids"],
+                    m = answer_margin(model, tok, ids, tok(" " + key, add_special_tokens=False)["input_ids"], mode,
                                       BlockMemoryConfig(**c))
-                    rec = dict(cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, **m,
+                    rec = dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, **m,
                                seconds=round(time.time() - t, 1))
                 else:
-                    c = dict(c)
-                    mode = c.pop("mode", "block")
                     ans, dt, _ = generate_answer(model, tok, ids[0].tolist(), mode, BlockMemoryConfig(**c),
                                                  max_new_tokens=8)
                     rec = dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, answer=ans,

@@ -33,8 +33,10 @@ def _config_for(config, mode: str):
     return BlockMemoryConfig(**{**cfg.to_dict(), "mode": mode}).validate()
 
 
-def generate_answer(model, tok, ids: list[int], mode: str, config=None, max_new_tokens: int = 16):
-    """Greedy answer to a prompt (token ids) through block memory in ``mode``; returns (text, seconds, stats)."""
+def generate_answer(model, tok, ids: list[int], mode: str, config=None, max_new_tokens: int = 16, logits_processor=None):
+    """Greedy answer to a prompt (token ids) through block memory in ``mode``; returns (text, seconds, stats).
+
+    ``logits_processor``: passed on to ``generate()`` (e.g. to record or force the answer's tokens)."""
     from .cache import BlockMemoryCache
 
     cfg = _config_for(config, mode)
@@ -44,7 +46,7 @@ def generate_answer(model, tok, ids: list[int], mode: str, config=None, max_new_
     with torch.no_grad():
         out = model.generate(x, cache=cache, max_new_tokens=max_new_tokens, do_sample=False,
                              attention_mask=torch.ones_like(x), pad_token_id=tok.eos_token_id,
-                             prefill_chunk_size=cfg.prefill_chunk)
+                             prefill_chunk_size=cfg.prefill_chunk, logits_processor=logits_processor)
     dt = time.perf_counter() - t0
     new = out[0, x.shape[1]:]
     stats = cache.memory_stats()
