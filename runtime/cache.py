@@ -174,14 +174,21 @@ class BlockMemoryCache(Cache):
         super().__init__(layers=[BlockMemoryLayer(self, i) for i in range(mcfg.num_hidden_layers)])
 
     def _cos_sin(self, position_ids: torch.Tensor, like: torch.Tensor):
-        """cos/sin the model used for this forward (same module, positions, dtype), computed once for all layers."""
-        key = (position_ids.data_ptr(), tuple(position_ids.shape), position_ids._version, like.dtype)
-        if self._cs_key != key:
+        """cos/sin the model used for this forward (same module, positions, dtype), computed once for all layers.
+
+        Reused only while the *values* of ``position_ids`` are the same: a later forward's fresh position tensor can
+        land at the freed address of an earlier one with the same shape and version counter, so an identity key
+        (address, shape, version) would hand it the earlier forward's angles (run-to-run differences in plain
+        ``model(...)`` calls past 8K tokens until this was fixed; see test_cos_sin_follow_position_values).
+        """
+        prev = self._cs_key
+        if (prev is None or prev[1:] != (like.dtype, like.shape[0]) or prev[0].shape != position_ids.shape
+                or prev[0].device != position_ids.device or not torch.equal(prev[0], position_ids)):
             with torch.no_grad():
                 cos, sin = self._rotary(like, position_ids)
             if cos.shape[0] != like.shape[0]:
                 cos, sin = cos.expand(like.shape[0], -1, -1), sin.expand(like.shape[0], -1, -1)
-            self._cs, self._cs_key = (cos, sin), key
+            self._cs, self._cs_key = (cos, sin), (position_ids.detach().clone(), like.dtype, like.shape[0])
         return self._cs
 
     def memory_stats(self) -> dict:

@@ -293,3 +293,48 @@ def test_tail_lookup_makes_the_last_prompt_position_retrieve_like_a_decoding_ste
     c = (ids.shape[1] - 1) // SMALL["exec_chunk"] * SMALL["exec_chunk"]   # earlier chunks are untouched
     torch.testing.assert_close(tail.logits[:, :c], plain.logits[:, :c], rtol=1e-5, atol=1e-5)
     assert not torch.allclose(tail.logits[:, -1], plain.logits[:, -1], rtol=1e-4, atol=1e-4)
+
+
+def test_cos_sin_follow_position_values():
+    """A new forward's position tensor may reuse a freed one's address, shape and version counter: the cached angles
+    must follow the values (a numpy-backed tensor refilled in place reproduces that reuse deterministically)."""
+    np = pytest.importorskip("numpy")
+    model = tiny("llama")
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    like = torch.zeros(1, 4, 3, 16)
+    buf = np.arange(0, 3, dtype=np.int64).reshape(1, 3)
+    pos = torch.from_numpy(buf)
+    cos0, _ = cache._cos_sin(pos, like)
+    cos0 = cos0.clone()
+    buf[:] = np.arange(100, 103).reshape(1, 3)  # same address, shape and torch version counter
+    cos1, sin1 = cache._cos_sin(pos, like)
+    ref_cos, ref_sin = model.model.rotary_emb(like, torch.arange(100, 103).view(1, 3))
+    torch.testing.assert_close(cos1, ref_cos)
+    torch.testing.assert_close(sin1, ref_sin)
+    assert not torch.allclose(cos0, cos1)
+    # the same values in a different tensor reuse the computed angles (one computation per forward, not per layer)
+    again, _ = cache._cos_sin(torch.arange(100, 103).view(1, 3), like)
+    assert again is cos1
+
+
+def test_plain_forward_with_reused_position_buffer_matches_fresh_positions():
+    """Chunked plain model() calls whose position ids share one buffer (as a freed and reallocated tensor can) give the
+    same logits as calls with fresh position tensors."""
+    np = pytest.importorskip("numpy")
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (1, 200))
+    outs = []
+    for shared in (False, True):
+        cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+        buf = np.zeros((1, 40), dtype=np.int64)
+        logits = []
+        with torch.no_grad():
+            for s in range(0, 200, 40):
+                if shared:
+                    buf[0] = np.arange(s, s + 40)
+                    pos = torch.from_numpy(buf)
+                else:
+                    pos = torch.arange(s, s + 40).view(1, 40)
+                logits.append(model(ids[:, s:s + 40], cache=cache, position_ids=pos).logits)
+        outs.append(torch.cat(logits, 1))
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
