@@ -27,16 +27,36 @@ DEAD = -1
 __all__ = ["DEAD", "ByteDFA", "determinize_tables", "product_dfa"]
 
 
+_WEIGHTS = np.random.default_rng(20261128).integers(1, 2**63, size=1024, dtype=np.uint64) | np.uint64(1)
+
+
+def _state_weights(n: int) -> np.ndarray:
+    """``n`` fixed pseudo-random odd 64-bit weights (grown on demand; the same for every call)."""
+    global _WEIGHTS
+    if n > _WEIGHTS.shape[0]:
+        more = np.random.default_rng(_WEIGHTS.shape[0]).integers(1, 2**63, size=max(n, 2 * _WEIGHTS.shape[0]) - _WEIGHTS.shape[0],
+                                                                 dtype=np.uint64) | np.uint64(1)
+        _WEIGHTS = np.concatenate([_WEIGHTS, more])
+    return _WEIGHTS[:n]
+
+
 def _byte_classes_of(trans: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     """Bytes b, b' are equivalent iff the columns trans[:, b] and trans[:, b'] are equal.
 
     Returns (class id per byte [256] int32, number of classes, representative byte per class).
     Class ids are numbered in order of the first byte of each class (byte 0 is in class 0).
     """
-    if trans.shape[0] == 0:
+    n = trans.shape[0]
+    if n == 0:
         return np.zeros(256, np.int32), 1, np.zeros(1, np.int64)
-    _, first, inv = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
+    # one 64-bit hash per column (a random weight per state, wrapping arithmetic), then an exact check that every
+    # column equals its class representative; on a collision, the exact (much slower) row-wise np.unique
+    h = (trans.astype(np.uint64) + np.uint64(2)).T @ _state_weights(n)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
     inv = np.asarray(inv).reshape(-1)
+    if not np.array_equal(trans[:, first[inv]], trans):
+        _, first, inv = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
+        inv = np.asarray(inv).reshape(-1)
     # renumber classes by first occurrence
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)

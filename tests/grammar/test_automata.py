@@ -154,6 +154,37 @@ def test_byte_classes():
     assert k == 6
 
 
+def _byte_classes_exact(trans):
+    """Reference: classes by exact column comparison, numbered by first byte."""
+    first_of, cls = {}, np.zeros(256, np.int32)
+    for b in range(256):
+        col = trans[:, b].tobytes()
+        cls[b] = first_of.setdefault(col, len(first_of))
+    reps = np.array(sorted(next(b for b in range(256) if cls[b] == c) for c in range(len(first_of))), np.int64)
+    return cls, len(first_of), reps
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 30), st.integers(0, 2**32 - 1), st.booleans())
+def test_byte_classes_hashed_equal_exact(n, k, seed, collide):
+    """The hashed byte classes equal an exact column comparison, also when every hash collides (zero weights force
+    the fallback)."""
+    import memgram.grammar.automata as A
+
+    rng = np.random.default_rng(seed)
+    cols = rng.integers(-1, n, size=(n, k)).astype(np.int32)
+    trans = np.ascontiguousarray(cols[:, rng.integers(0, k, size=256)])
+    saved = A._state_weights
+    if collide:
+        A._state_weights = lambda m: np.zeros(m, np.uint64)
+    try:
+        cls, nk, reps = A._byte_classes_of(trans)
+    finally:
+        A._state_weights = saved
+    want = _byte_classes_exact(trans)
+    assert np.array_equal(cls, want[0]) and nk == want[1] and np.array_equal(reps, want[2])
+
+
 def test_determinize_tables_union():
     a = regex_to_dfa("ab*")
     b = regex_to_dfa("b+")
