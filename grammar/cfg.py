@@ -109,8 +109,9 @@ def _lark_compile(text: str, start: str):
 
     The same three things ``lark.Lark(text, parser="earley", lexer="basic", start=start)`` computes first; the parser
     and lexer it then builds are never used here (memgram parses with its own engine) and took ~30 % of a JSON Schema
-    compile (bench/json_schema_compile.py). Then each terminal's regexp is checked with ``re`` as lark's lexer would
-    (invalid ones raise lark's error). Falls back to ``lark.Lark`` if lark's internal loader is not available.
+    compile (bench/json_schema_compile.py). Lark's lexer would also compile each terminal's regexp with ``re``; the
+    lexer here parses each one with Python's own regex parser anyway (``regex.regex_to_dfa``: invalid ones raise
+    ``GrammarError``), so that check is not repeated. Falls back to ``lark.Lark`` if lark's internal loader moves.
     """
     import lark
 
@@ -120,13 +121,7 @@ def _lark_compile(text: str, start: str):
         lk = lark.Lark(text, parser="earley", lexer="basic", start=start)
         return lk.terminals, lk.rules, lk.ignore_tokens
     grammar, _ = load_grammar(text, "<string>", (), False)
-    terminals, rules, ignore = grammar.compile([start], set())
-    for t in terminals:
-        try:
-            re.compile(t.pattern.to_regexp())
-        except re.error:
-            raise lark.exceptions.LexError(f"Cannot compile token {t.name}: {t.pattern}") from None
-    return terminals, rules, ignore
+    return grammar.compile([start], set())
 
 
 def cfg_from_lark(text: str, start: str = "start") -> CFG:
