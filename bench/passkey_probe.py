@@ -15,9 +15,12 @@ produces the key), ``logp`` (the sum) and ``min_logp`` (the weakest token), e.g.
     python bench/passkey_probe.py 6144 --margin --depths 0.3,0.6,0.8 --seeds 0,1 \
         --configs '{}' '{"memory_positions":"ordered"}' '{"mode":"full"}' --out bench/out/passkey_margin_6k.jsonl
 
-A first version fed the prompt and answer through ``model(...)`` calls without ``generate()`` (no attention
-mask, no cache positions): its 16K numbers differed from run to run and from ``generate()``; ``generate()`` itself is
-reproducible (identical log-probabilities in repeated runs), so the measurement now goes through it.
+A first version fed the prompt and answer through ``model(...)`` calls without ``generate()``: its 16K numbers
+differed from run to run and from ``generate()``. The cause was a bug in ``BlockMemoryCache`` (fixed in 29c4a35): it
+reused the rotary angles of the previous forward when a new position tensor landed at the same address, so a prefill
+piece could be de-rotated with the previous piece's angles (e.g. the piece at 12288 with the angles of 10240). After
+the fix the plain path reproduces ``generate()``'s log-probabilities (16K 30 %: -1.135 -0.384 -0.158 -0.507 -2.359
+-0.063 in two runs, as generate() gives). The tool keeps the ``generate()`` path: it measures exactly what the sweeps decode.
 """
 from __future__ import annotations
 
