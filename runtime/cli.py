@@ -78,6 +78,12 @@ def cmd_passkey(args) -> int:
     from .model import load_default_model
 
     cfg = _config(args)
+    if args.malloc_mmap_threshold is not None:
+        from .longctx import fix_malloc_mmap_threshold
+
+        if not fix_malloc_mmap_threshold(args.malloc_mmap_threshold << 10):
+            print("--malloc-mmap-threshold: mallopt is not available here (glibc only)", file=sys.stderr)
+            return 2
     model, tok = load_default_model()
     modes = [m for m in args.mode.split(",") if m]
     recs = []
@@ -124,6 +130,9 @@ def main(argv=None) -> int:
     k.add_argument("--full-max-length", type=int, default=None, help="skip full attention above this length")
     k.add_argument("--json", default=None)
     k.add_argument("--plot", default=None)
+    k.add_argument("--malloc-mmap-threshold", type=int, default=None, metavar="KiB",
+                   help="memory measurement: fix glibc's mmap/trim threshold (e.g. 1024) so freed buffers leave the "
+                        "peak RSS; slower, take timings without it (see longctx.fix_malloc_mmap_threshold)")
     _add_memory_args(k)
     k.set_defaults(fn=cmd_passkey)
     # Subcommands of the other features live beside this module: each exposes add_commands(subparsers).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 
@@ -436,3 +437,33 @@ def test_longctx_report_merges_without_running(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert len(data["records"]) == 3
     assert "1 jobs have no record" in capsys.readouterr().out      # passkey window 4096 0.3
+
+
+_MALLOC_SCRIPT = r"""
+import sys, torch
+from memgram.runtime.longctx import fix_malloc_mmap_threshold
+if sys.argv[1] == "fixed":
+    assert fix_malloc_mmap_threshold(1 << 20)
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+big = torch.empty(20 << 18).fill_(1)   # 20 MiB of float32, mapped on its own; freeing it raises glibc's threshold
+del big
+ys = [torch.empty(2 << 18).fill_(1) for _ in range(50)]   # 50 x 2 MiB
+before = rss()
+del ys[::2]                            # free every other one: holes between buffers still in use
+print(before - rss())                  # MB given back to the OS
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt and /proc are Linux-only")
+def test_fixed_mmap_threshold_returns_freed_buffers():
+    """With the allocator's adaptive threshold, freed 2 MiB buffers stay resident; with the fixed threshold they go
+    back to the OS (what --malloc-mmap-threshold relies on for memory measurements)."""
+    import subprocess
+
+    returned = {m: float(subprocess.run([sys.executable, "-c", _MALLOC_SCRIPT, m], capture_output=True, text=True,
+                                    check=True).stdout.split()[-1]) for m in ("default", "fixed")}
+    assert returned["default"] < 10, returned   # the freed 50 MB stay resident
+    assert returned["fixed"] > 40, returned
