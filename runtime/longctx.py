@@ -52,9 +52,10 @@ def fix_malloc_mmap_threshold(nbytes: int) -> bool:
     mapped on their own and unmapped when freed, and free memory at the top of the heap above ``nbytes`` goes back to
     the OS. By default glibc raises its mmap threshold as large blocks are freed (up to 32 MiB), so later
     activations land in the heap and stay resident after they are freed; peak RSS then carries 0.3-0.9 GB of freed
-    memory that varies from run to run (peak RSS minus unit bytes of one 8K prompt: 2316 MB by default, 1443 MB with
-    a 1 MiB threshold; 16K: 2231 / 1447 MB). The price is page faults on every fresh buffer: ~35 % slower prefill
-    at 1 MiB, so take timings without it. Returns False where ``mallopt`` is unavailable."""
+    memory that varies from run to run (peak RSS minus unit bytes at 8K / 16K / 32K, one prompt per fresh process:
+    2307 / 1722 / 2044 MB, bench/out/passkey_rss_isolated_*.json; with a 1 MiB threshold in one process: 1440 / 1430 /
+    1444 MB, bench/out/passkey_rss_fixed_mmap.json). The price is page faults on every fresh buffer (prefill ~35 %
+    slower at 1 MiB), so take timings without it. Returns False where ``mallopt`` is unavailable."""
     import ctypes
 
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
