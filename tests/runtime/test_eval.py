@@ -457,7 +457,8 @@ print(before - rss())                  # MB given back to the OS
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt and /proc are Linux-only")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or __import__("platform").libc_ver()[0] != "glibc",
+                    reason="mallopt thresholds and /proc are glibc / Linux only")
 def test_fixed_mmap_threshold_returns_freed_buffers():
     """With the allocator's adaptive threshold, freed 2 MiB buffers stay resident; with the fixed threshold they go
     back to the OS (what --malloc-mmap-threshold relies on for memory measurements)."""
