@@ -18,9 +18,8 @@ produces the key), ``logp`` (the sum) and ``min_logp`` (the weakest token), e.g.
 A first version fed the prompt and answer through ``model(...)`` calls without ``generate()``: its 16K numbers
 differed from run to run and from ``generate()``. The cause was a bug in ``BlockMemoryCache`` (fixed in 29c4a35): it
 reused the rotary angles of the previous forward when a new position tensor landed at the same address, so a prefill
-piece could be de-rotated with the previous piece's angles (e.g. the piece at 12288 with the angles of 10240). After
-the fix the plain path reproduces ``generate()``'s log-probabilities (16K 30 %: -1.135 -0.384 -0.158 -0.507 -2.359
--0.063 in two runs, as generate() gives). The tool keeps the ``generate()`` path: it measures exactly what the sweeps decode.
+piece could be de-rotated with the previous piece's angles (tests/runtime/test_block_cache.py reproduces the reuse).
+The tool keeps the ``generate()`` path: it measures exactly what the sweeps decode.
 """
 from __future__ import annotations
 
@@ -83,17 +82,16 @@ def main(argv=None):
             for c in cfgs:
                 c = dict(c)
                 mode = c.pop("mode", "block")
+                rec = dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key)
+                t = time.time()
                 if a.margin:
-                    t = time.time()
-                    m = answer_margin(model, tok, ids, tok(" " + key, add_special_tokens=False)["input_ids"], mode,
-                                      BlockMemoryConfig(**c))
-                    rec = dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, **m,
-                               seconds=round(time.time() - t, 1))
+                    rec.update(answer_margin(model, tok, ids, tok(" " + key, add_special_tokens=False)["input_ids"],
+                                             mode, BlockMemoryConfig(**c)))
                 else:
-                    ans, dt, _ = generate_answer(model, tok, ids[0].tolist(), mode, BlockMemoryConfig(**c),
-                                                 max_new_tokens=8)
-                    rec = dict(mode=mode, cfg=c, length=ids.shape[1], depth=d, seed=seed, key=key, answer=ans,
-                               correct=key in ans, seconds=round(dt, 1))
+                    ans, _, _ = generate_answer(model, tok, ids[0].tolist(), mode, BlockMemoryConfig(**c),
+                                                max_new_tokens=8)
+                    rec.update(answer=ans, correct=key in ans)
+                rec["seconds"] = round(time.time() - t, 1)
                 line = json.dumps(rec)
                 print(line, flush=True)
                 if out:

@@ -51,11 +51,9 @@ def fix_malloc_mmap_threshold(nbytes: int) -> bool:
     """Memory measurements without the C allocator's caching (glibc only): allocations of ``nbytes`` or more are
     mapped on their own and unmapped when freed, and free memory at the top of the heap above ``nbytes`` goes back to
     the OS. By default glibc raises its mmap threshold as large blocks are freed (up to 32 MiB), so later
-    activations land in the heap and stay resident after they are freed; peak RSS then carries 0.3-0.9 GB of freed
-    memory that varies from run to run (peak RSS minus unit bytes at 8K / 16K / 32K, one prompt per fresh process:
-    2307 / 1722 / 2044 MB, bench/out/passkey_rss_isolated_*.json; with a 1 MiB threshold in one process: 1440 / 1430 /
-    1444 MB, bench/out/passkey_rss_fixed_mmap.json). The price is page faults on every fresh buffer (prefill ~35 %
-    slower at 1 MiB), so take timings without it. Returns False where ``mallopt`` is unavailable."""
+    activations land in the heap and stay resident after they are freed, and peak RSS carries freed memory that
+    varies from run to run (README, "Pass-key evaluation", has the measurements and commands). The price is a page
+    fault on every fresh buffer, so take timings without it. Returns False where ``mallopt`` is unavailable."""
     import ctypes
 
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3

@@ -1,4 +1,5 @@
 """Block memory inside transformers: equivalence, batching with padding, streaming, modes, errors."""
+import numpy as np
 import pytest
 import torch
 import transformers
@@ -298,7 +299,6 @@ def test_tail_lookup_makes_the_last_prompt_position_retrieve_like_a_decoding_ste
 def test_cos_sin_follow_position_values():
     """A new forward's position tensor may reuse a freed one's address, shape and version counter: the cached angles
     must follow the values (a numpy-backed tensor refilled in place reproduces that reuse deterministically)."""
-    np = pytest.importorskip("numpy")
     model = tiny("llama")
     cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
     like = torch.zeros(1, 4, 3, 16)
@@ -320,7 +320,6 @@ def test_cos_sin_follow_position_values():
 def test_plain_forward_with_reused_position_buffer_matches_fresh_positions():
     """Chunked plain model() calls whose position ids share one buffer (as a freed and reallocated tensor can) give the
     same logits as calls with fresh position tensors."""
-    np = pytest.importorskip("numpy")
     model = tiny("llama")
     ids = torch.randint(1, 97, (1, 200))
     outs = []
