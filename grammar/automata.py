@@ -5,12 +5,14 @@ transition"), an ``accept`` vector and a start state. Tables are *partial*: afte
 :meth:`ByteDFA.minimize` every state that cannot reach acceptance is removed, so ``DEAD`` is
 reached at the first byte after which no word of the language can follow.
 
-Constructions kept here (plain numpy + Python; compiled once per terminal and cached upstream):
+Constructions kept here (numpy + Python, the subset construction in numba; compiled once per
+terminal and cached upstream):
 
 * :func:`determinize_tables` — subset construction over a *set of deterministic tables*
   (one concatenated table, several start states). Used for the lexer's union automaton (the
   product of all terminal DFAs, represented sparsely as the set of live component states) and for
-  :meth:`ByteDFA.suffix_dfa`.
+  :meth:`ByteDFA.suffix_dfa`. A numba kernel (``_subsets``: sorted member arrays found again
+  through a hash table); ``_determinize_tables_py`` is its plain-Python reference for the tests.
 * :meth:`ByteDFA.minimize` — trimming (reachable and co-reachable states only) followed by Moore's
   partition refinement (Moore 1956), run on byte equivalence classes; the initial partition can be
   refined by a caller-provided key (the lexer uses the label set of each state).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from typing import Callable, Hashable, Iterable
 
+import numba as nb
 import numpy as np
 
 DEAD = -1
@@ -421,6 +424,149 @@ def _canonical(trans: np.ndarray, accept: np.ndarray, start: int) -> ByteDFA:
     return ByteDFA(t, accept[seq_a], 0)
 
 
+@nb.njit(cache=True, nogil=True)
+def _subsets(Tr, start_pool, start_off):
+    """Subset construction over the class table ``Tr`` [N, k] (numba). Subsets are sorted member arrays
+    in ``pool[off[i]:off[i+1]]``, found again through an open-addressing hash table (hash of the
+    members, exact comparison). The first subsets are the (sorted, distinct) start sets, in order
+    (a start set equal to an earlier one is not added again). Returns (R [M, k], pool, off)."""
+    k = Tr.shape[1]
+    n_start = len(start_off) - 1
+    cap = max(1024, 2 * n_start)
+    pool = np.empty(4096, np.int32)
+    off = np.zeros(cap + 1, np.int64)
+    R = np.empty((cap, k), np.int32)
+    hsize = 4096
+    while hsize < 4 * cap:
+        hsize *= 2
+    htab = np.full(hsize, -1, np.int64)
+    M = 0
+    buf = np.empty(max(Tr.shape[0], len(start_pool)) + 1, np.int32)
+    for si in range(n_start):
+        n = 0
+        for j in range(start_off[si], start_off[si + 1]):
+            buf[n] = start_pool[j]
+            n += 1
+        # sort + dedupe (insertion sort: start sets are small or already sorted)
+        for a in range(1, n):
+            v = buf[a]
+            b = a - 1
+            while b >= 0 and buf[b] > v:
+                buf[b + 1] = buf[b]
+                b -= 1
+            buf[b + 1] = v
+        m = 0
+        for a in range(n):
+            if m == 0 or buf[a] != buf[m - 1]:
+                buf[m] = buf[a]
+                m += 1
+        n = m
+        h = np.int64(1469598103934665603)
+        for a in range(n):
+            h = (h ^ buf[a]) * np.int64(1099511628211)
+        slot = h & (hsize - 1)
+        found = -1
+        while htab[slot] >= 0:
+            q = htab[slot]
+            if off[q + 1] - off[q] == n:
+                same = True
+                for a in range(n):
+                    if pool[off[q] + a] != buf[a]:
+                        same = False
+                        break
+                if same:
+                    found = q
+                    break
+            slot = (slot + 1) & (hsize - 1)
+        if found < 0:
+            if off[M] + n > pool.shape[0]:
+                p2 = np.empty(max(2 * pool.shape[0], off[M] + n), np.int32)
+                p2[:off[M]] = pool[:off[M]]
+                pool = p2
+            for a in range(n):
+                pool[off[M] + a] = buf[a]
+            off[M + 1] = off[M] + n
+            htab[slot] = M
+            M += 1
+    i = 0
+    while i < M:
+        # make room for the k subsets this row may add (arrays and hash table)
+        if M + k + 1 > cap or 2 * (M + k) > hsize:
+            if M + k + 1 > cap:
+                cap2 = 2 * (M + k + 1)
+                o2 = np.zeros(cap2 + 1, np.int64)
+                o2[:M + 1] = off[:M + 1]
+                off = o2
+                R2 = np.empty((cap2, k), np.int32)
+                R2[:i] = R[:i]
+                R = R2
+                cap = cap2
+            if 2 * (M + k) > hsize:
+                while 2 * (M + k) > hsize:
+                    hsize *= 2
+                htab = np.full(hsize, -1, np.int64)
+                for q in range(M):
+                    h = np.int64(1469598103934665603)
+                    for a in range(off[q], off[q + 1]):
+                        h = (h ^ pool[a]) * np.int64(1099511628211)
+                    slot = h & (hsize - 1)
+                    while htab[slot] >= 0:
+                        slot = (slot + 1) & (hsize - 1)
+                    htab[slot] = q
+        lo = off[i]
+        hi = off[i + 1]
+        for c in range(k):
+            n = 0
+            for a in range(lo, hi):
+                t = Tr[pool[a], c]
+                if t < 0:
+                    continue
+                # insert t into the sorted buffer (members are few)
+                b = n - 1
+                while b >= 0 and buf[b] > t:
+                    b -= 1
+                if b >= 0 and buf[b] == t:
+                    continue
+                for z in range(n, b + 1, -1):
+                    buf[z] = buf[z - 1]
+                buf[b + 1] = t
+                n += 1
+            if n == 0:
+                R[i, c] = -1
+                continue
+            h = np.int64(1469598103934665603)
+            for a in range(n):
+                h = (h ^ buf[a]) * np.int64(1099511628211)
+            slot = h & (hsize - 1)
+            found = -1
+            while htab[slot] >= 0:
+                q = htab[slot]
+                if off[q + 1] - off[q] == n:
+                    same = True
+                    for a in range(n):
+                        if pool[off[q] + a] != buf[a]:
+                            same = False
+                            break
+                    if same:
+                        found = q
+                        break
+                slot = (slot + 1) & (hsize - 1)
+            if found < 0:          # room for k new subsets was made before this row
+                if off[M] + n > pool.shape[0]:
+                    p2 = np.empty(max(2 * pool.shape[0], off[M] + n), np.int32)
+                    p2[:off[M]] = pool[:off[M]]
+                    pool = p2
+                for a in range(n):
+                    pool[off[M] + a] = buf[a]
+                off[M + 1] = off[M] + n
+                htab[slot] = M
+                found = M
+                M += 1
+            R[i, c] = found
+        i += 1
+    return R[:M], pool[:off[M]], off[:M + 1]
+
+
 def determinize_tables(T: np.ndarray, start_sets: Iterable[Iterable[int]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """Subset construction over a table ``T`` [N, 256] (DEAD = -1) read as an NFA.
 
@@ -430,6 +576,20 @@ def determinize_tables(T: np.ndarray, start_sets: Iterable[Iterable[int]]) -> tu
     distinct). Returns (trans [M, 256] int32, the sorted tuple of T-states of each DFA state).
     The empty subset is never created (it is DEAD).
     """
+    T = np.ascontiguousarray(T, dtype=np.int32)
+    cls, k, reps = _byte_classes_of(T)
+    Tr = np.ascontiguousarray(T[:, reps])  # N × k
+    starts = [np.asarray(list(s), np.int32) for s in start_sets]
+    R, pool, off = _subsets(Tr, np.concatenate(starts + [np.zeros(0, np.int32)]),
+                            np.cumsum([0] + [len(x) for x in starts]).astype(np.int64))
+    members = pool.tolist()
+    bounds = off.tolist()
+    sets = [tuple(members[bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1)]
+    return np.ascontiguousarray(R[:, cls]), sets
+
+
+def _determinize_tables_py(T: np.ndarray, start_sets) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Plain-Python reference of :func:`determinize_tables` (for the tests)."""
     T = np.ascontiguousarray(T, dtype=np.int32)
     cls, k, reps = _byte_classes_of(T)
     Tr = T[:, reps]  # N × k

@@ -138,13 +138,15 @@ class LexerAutomaton:
         labels[dfa.start] = raw_labels[raw.start]
         stack = [(dfa.start, raw.start)]
         seen = {dfa.start}
+        # one byte per class of the minimized DFA reaches all of its successors
+        reps = np.unique(np.asarray(dfa.byte_classes()[0]), return_index=True)[1]
+        drows = dfa.trans[:, reps].tolist()
+        rrows = raw.trans[:, reps].tolist()
         while stack:
             q, r = stack.pop()
-            for b in np.nonzero(dfa.trans[q] >= 0)[0].tolist():
-                q2 = int(dfa.trans[q, b])
-                if q2 in seen:
+            for q2, r2 in zip(drows[q], rrows[r]):
+                if q2 < 0 or q2 in seen:
                     continue
-                r2 = int(raw.trans[r, b])
                 seen.add(q2)
                 labels[q2] = raw_labels[r2]
                 stack.append((q2, r2))

@@ -226,3 +226,34 @@ def test_minimize_exact_fallback_on_hash_collisions(d):
         assert m.fullmatch(w) == d.fullmatch(w)
     ref = d.minimize()
     assert np.array_equal(ref.trans, m.trans) and np.array_equal(ref.accept, m.accept)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.integers(0, 2**31 - 1), st.integers(1, 3))
+def test_determinize_tables_matches_python_reference(n, k, seed, n_starts):
+    """The numba subset construction gives the plain-Python construction's table and subsets exactly
+    (random partial tables over k byte values, several start sets, duplicates included)."""
+    from memgram.grammar.automata import _determinize_tables_py
+
+    rng = np.random.default_rng(seed)
+    T = np.full((n, 256), DEAD, np.int32)
+    cols = rng.choice(256, size=k, replace=False)
+    T[:, cols] = rng.integers(-1, n, size=(n, k))
+    starts = [rng.integers(0, n, size=int(rng.integers(1, 5))).tolist() for _ in range(n_starts)]
+    got = determinize_tables(T, starts)
+    want = _determinize_tables_py(T, starts)
+    assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+
+
+def test_determinize_tables_grows_past_its_first_buffers():
+    # a counter over 3000 states: more subsets than the first arrays and hash table hold
+    n = 3000
+    T = np.full((2 * n, 256), DEAD, np.int32)
+    T[np.arange(n - 1), ord("a")] = np.arange(1, n)
+    T[n + np.arange(n - 1), ord("a")] = n + np.arange(1, n)
+    T[np.arange(n), ord("b")] = n + np.arange(n)
+    trans, sets = determinize_tables(T, [[0, n]])
+    from memgram.grammar.automata import _determinize_tables_py
+
+    want = _determinize_tables_py(T, [[0, n]])
+    assert len(sets) > 2048 and np.array_equal(trans, want[0]) and sets == want[1]
