@@ -18,6 +18,9 @@ Mask of one branch (``A`` = the terminals the parser accepts next, plus "ignored
   and the subtrees of the event nodes are walked from the boundary configuration with the new
   ``A``; those walks are cached by the chain of keys, so the parser is touched only for the few
   label sets that occur inside tokens.
+* Slices (:meth:`GrammarIndex.slice_for`): where the fate of a token made of "string content"
+  bytes depends only on its length, those tokens are one precomputed block per length cut and
+  only the other tokens are walked.
 
 Semantics (see tests/grammar/test_matcher.py, which checks it against ``Grammar.completable``):
 a token is allowed iff ``prefix + token`` can still end as a sequence of lexemes the parser
@@ -169,6 +172,135 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
 
 
 @nb.njit(cache=True, nogil=True)
+def _slice_bytes(c, trans, end, bcls, min_bytes, wide, x):
+    """Fill ``x`` (bool [256]) with the ASCII bytes that lead configuration c to a wide configuration
+    that cannot end a lexeme (wide: at least ``min_bytes`` such bytes of its own, memoised in ``wide``);
+    True when there are at least ``min_bytes`` of them."""
+    n_valid = 0
+    for b in range(128):
+        if trans[c, bcls[b]] >= 0:
+            n_valid += 1
+    if n_valid < min_bytes:
+        return False
+    n = 0
+    for b in range(128):
+        t = trans[c, bcls[b]]
+        if t < 0 or end[t] >= 0:
+            continue
+        if wide[t] == 0:
+            m = 0
+            for b2 in range(128):
+                t2 = trans[t, bcls[b2]]
+                if t2 >= 0 and end[t2] < 0:
+                    m += 1
+            wide[t] = 1 if m >= min_bytes else 2
+        if wide[t] == 1:
+            x[b] = True
+            n += 1
+    return n >= min_bytes
+
+
+@nb.njit(cache=True, nogil=True)
+def _levels(c, trans, end, xcls, lmax, mark, off, dead, states):
+    """Level sets of the X-strings from configuration c (X given by its byte classes ``xcls``):
+    level L (1..) = ``states[off[L]:off[L+1]]``, ``dead[L]`` when some X-string of L bytes dies.
+    Stops when a level repeats the previous one (then all later levels equal it). Returns the last
+    level stored, -1 if some level holds a configuration that can end a lexeme, -2 if ``states`` is
+    too small. ``mark`` (all -1) is restored."""
+    off[0] = 0
+    off[1] = 1
+    states[0] = c
+    dead[0] = False
+    res = lmax
+    n = 1
+    for L in range(1, lmax + 1):
+        lo = off[L - 1]
+        hi = off[L]
+        dead[L] = dead[L - 1]
+        for i in range(lo, hi):
+            s = states[i]
+            for k in xcls:
+                t = trans[s, k]
+                if t < 0:
+                    dead[L] = True
+                    continue
+                if end[t] >= 0:
+                    res = -1
+                    break
+                if mark[t] != L:
+                    if n >= states.shape[0]:
+                        res = -2
+                        break
+                    mark[t] = L
+                    states[n] = t
+                    n += 1
+            if res < 0:
+                break
+        off[L + 1] = n
+        if res < 0:
+            break
+        # same set as the previous level (marks of level L-1 were overwritten where shared)
+        same = (n - hi) == (hi - lo) and dead[L] == dead[L - 1]
+        if same:
+            for i in range(lo, hi):
+                if mark[states[i]] != L:
+                    same = False
+                    break
+        if same and L > 1:
+            res = L
+            break
+    for i in range(n):
+        mark[states[i]] = -1
+    return res
+
+
+@nb.njit(cache=True, nogil=True)
+def _level_cut(ok, off, states, dead, lmax):
+    """k such that the X-strings of 1..k bytes are all allowed (``ok`` on their whole level, none dead)
+    and those of k+1..lmax bytes all refused; -1 when some level is mixed (a walk decides)."""
+    last = off.shape[0] - 2
+    k = 0
+    refusing = False
+    for L in range(1, lmax + 1):
+        Lc = min(L, last)
+        n_ok = 0
+        for i in range(off[Lc], off[Lc + 1]):
+            if ok[states[i]]:
+                n_ok += 1
+        n_all = off[Lc + 1] - off[Lc]
+        if n_ok == n_all and not dead[Lc]:
+            if refusing:
+                return -1
+            k = L
+        elif n_ok == 0:
+            refusing = True
+        else:
+            return -1
+        if Lc == last and L > last:
+            # all later levels equal this one
+            return lmax if not refusing else k
+    return k
+
+
+@nb.njit(cache=True, nogil=True)
+def _group_events(ev_cfg, ev_node, n, bounds):
+    """Sort the first n events by configuration (stable) in place; group g is ``bounds[g]:bounds[g+1]``.
+    Returns the number of groups."""
+    order = np.argsort(ev_cfg[:n], kind="mergesort")
+    cs = ev_cfg[:n][order]
+    ns = ev_node[:n][order]
+    n_g = 0
+    for i in range(n):
+        ev_cfg[i] = cs[i]
+        ev_node[i] = ns[i]
+        if i == 0 or cs[i] != cs[i - 1]:
+            bounds[n_g] = i
+            n_g += 1
+    bounds[n_g] = n
+    return n_g
+
+
+@nb.njit(cache=True, nogil=True)
 def _or_into(dst, src):
     for i in range(dst.shape[0]):
         dst[i] |= src[i]
@@ -230,11 +362,14 @@ class GrammarIndex:
         self.stk = np.zeros(trie.max_depth + 2, np.int64)
         self.ev_node = np.zeros(max(1, trie.n_nodes), np.int64)
         self.ev_cfg = np.zeros(max(1, trie.n_nodes), np.int64)
+        self.ev_bounds = np.zeros(max(1, trie.n_nodes) + 1, np.int64)
         self._akeys: dict = {}
         self._pieces: dict = {}
         self.root_starts = np.array([-1], np.int64)
         self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0}
         self._slice_of: dict = {}
+        self._mark = np.full(n, -1, np.int64)
+        self._wide = np.zeros(n, np.int8)        # 0 unknown, 1 wide, 2 narrow (see slice_for)
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -249,24 +384,50 @@ class GrammarIndex:
     SLICE_MIN_BYTES = 64
 
     def slice_for(self, c):
-        """(slice, c) for a configuration c that loops on a set X of >= SLICE_MIN_BYTES bytes and cannot
-        end a lexeme (string contents), else None: the tokens made of X bytes all end in c."""
-        if c in self._slice_of:
-            return self._slice_of[c]
+        """(slice, level offsets, level states, dead flags) for configuration c, or None.
+
+        X = the ASCII bytes that lead c to a configuration inside the lexeme that cannot end it and
+        is *wide* (at least SLICE_MIN_BYTES such bytes of its own; so the byte after a backslash or
+        the last byte of a length bound is not in X). Level L = the configurations the X-strings of
+        L bytes lead c to (-1 = dead: ``dead[L]``). When no level holds a configuration that can end
+        a lexeme, an inside token of L bytes (all bytes in X) has no lexeme end inside and is allowed
+        iff ``ok`` holds on level L: if that is true for exactly the lengths up to some k, the inside
+        tokens need no walk (``slice.upto[k]``), only the others. Covers string contents, and union
+        states that also track literal keys or length-bounded strings."""
+        r = self._slice_of.get(c, 0)
+        if r != 0:
+            return r
         r = None
-        # only configurations that loop on their own: the loop sets (string contents) are shared by
-        # many grammars, so the slices (per tokenizer) are few and built once
-        if self.end[c] < 0:
-            x = self.trans[c][self.bcls] == c
-            if int(x.sum()) >= self.SLICE_MIN_BYTES:
-                sl = self.table.slice(x, x)
-                if sl is not None:
-                    r = (sl, c)
+        x = np.zeros(256, np.bool_)
+        if _slice_bytes(c, self.trans, self.end, self.bcls, self.SLICE_MIN_BYTES, self._wide, x):
+            sl = self.table.slice(x, x)
+            if sl is not None:
+                r = self._level_sets(c, sl, np.unique(self.bcls[np.flatnonzero(x)]))
         self._slice_of[c] = r
+        if r is not None:
+            # along a chain (level 1 = one configuration d: inside a string, a length count) the
+            # levels of d are those of c shifted by one
+            sl, off, st, dead = r
+            while len(off) > 2 and off[2] - off[1] == 1 and int(st[1]) not in self._slice_of:
+                off, st, dead = off[1:] - 1, st[1:], dead[1:]
+                self._slice_of[int(st[0])] = (sl, off, st, dead)
         return r
 
+    def _level_sets(self, c, sl, xcls):
+        off = np.zeros(sl.max_len + 2, np.int64)
+        dead = np.zeros(sl.max_len + 1, np.bool_)
+        states = np.zeros(64, np.int64)
+        while True:
+            n = _levels(c, self.trans, self.end, xcls, sl.max_len, self._mark, off, dead, states)
+            if n != -2:
+                break
+            states = np.zeros(2 * len(states), np.int64)
+        if n < 0:
+            return None
+        return sl, off[:n + 2].copy(), states[:off[n + 1]].copy(), dead[:n + 1].copy()
+
     def piece(self, key, starts, start_cfg, akey, trie=None):
-        """Cached walk: (uint32 mask, [(config, event nodes)], nonzero words or None)."""
+        """Cached walk: (uint32 mask, [(config, event nodes, trie)])."""
         p = self._pieces.get(key)
         if p is not None:
             self.stats["piece_hits"] += 1
@@ -274,17 +435,18 @@ class GrammarIndex:
         ok, useful = self.tables_for(akey)
         t = self.trie if trie is None else trie
         sd = self.slice_for(start_cfg) if starts is self.root_starts else None
-        if sd is not None:
-            # tokens inside the slice all end in configuration d: allowed iff ok[d]; walk the rest
-            sl, d = sd
-            mask = sl.inside.copy() if ok[d] else np.zeros(self.table.n_words, np.uint32)
-            t = sl.trie
+        k = _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len) if sd is not None else -1
+        if k >= 0:
+            # the inside tokens of up to k bytes are allowed, the longer ones not: walk only the rest
+            mask = sd[0].upto[k].copy()
+            t = sd[0].trie
             self.stats["sliced"] += 1
         else:
             mask = np.zeros(self.table.n_words, np.uint32)
         if t.n_nodes > len(self.ev_node):
             self.ev_node = np.zeros(t.n_nodes, np.int64)
             self.ev_cfg = np.zeros(t.n_nodes, np.int64)
+            self.ev_bounds = np.zeros(t.n_nodes + 1, np.int64)
             self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
         if t.max_depth + 2 > len(self.stk):
             self.stk = np.zeros(t.max_depth + 2, np.int64)
@@ -293,16 +455,14 @@ class GrammarIndex:
         self.stats["walks"] += 1
         groups = []
         if n_ev:
-            cfgs = self.ev_cfg[:n_ev]
-            nodes = self.ev_node[:n_ev]
-            order = np.argsort(cfgs, kind="stable")
-            cs = cfgs[order]
-            ns = nodes[order]
-            cut = (np.flatnonzero(cs[1:] != cs[:-1]) + 1).tolist()
-            for a, b in zip([0] + cut, cut + [len(cs)]):
-                groups.append((int(cs[a]), ns[a:b].copy(), t))
-        nz = np.flatnonzero(mask)
-        p = (mask, groups, nz if len(nz) * 8 < len(mask) else None)
+            n_g = _group_events(self.ev_cfg, self.ev_node, n_ev, self.ev_bounds)
+            bounds = self.ev_bounds[:n_g + 1].tolist()
+            ns = self.ev_node[:n_ev].copy()
+            cfgs = self.ev_cfg
+            for g in range(n_g):
+                a, b = bounds[g], bounds[g + 1]
+                groups.append((int(cfgs[a]), ns[a:b], t))
+        p = (mask, groups)
         if len(self._pieces) >= self.MAX_PIECES:
             self._pieces.clear()
         self._pieces[key] = p
@@ -317,11 +477,8 @@ class GrammarIndex:
 
     def collect(self, key, node, starts, start_cfg, out, trie=None):
         """OR into ``out`` the allowed tokens of this walk and of its events, recursively."""
-        mask, groups, nz = self.piece(key, starts, start_cfg, node.akey, trie)
-        if nz is None:
-            _or_into(out, mask)
-        elif len(nz):
-            out[nz] |= mask[nz]
+        mask, groups = self.piece(key, starts, start_cfg, node.akey, trie)
+        _or_into(out, mask)
         for c, nodes, t in groups:
             n2 = self.step_node(node, c)
             if n2 is None:
@@ -339,6 +496,7 @@ def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
     idx = per.get(table.key)
     if idx is None:
         idx = per[table.key] = GrammarIndex(grammar, table)
+        Matcher(idx).mask()     # the first mask of every sequence: its walks are cached with the index
     return idx
 
 

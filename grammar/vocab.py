@@ -58,19 +58,28 @@ class VocabTrie:
 
 class Slice:
     """Tokens whose first byte lies in X1 and all other bytes in X2 (``inside``: uint32 mask
-    words), and the trie of the other tokens (``trie``). When X1 leads a lexer configuration c to
-    one configuration d that loops on X2, the first group all end in d, so only the second group
-    needs a walk (llguidance calls this a slicer)."""
+    words), and the trie of the other tokens (``trie``). When the lexer's fate of an X-string
+    depends only on its length, the inside tokens need no walk, only the others do (llguidance
+    calls this a slicer). ``upto[k]``: the inside tokens of at most k bytes (``upto[-1]`` = all)."""
 
     def __init__(self, table: "TokenTable", first_bytes: np.ndarray, rest_bytes: np.ndarray):
         usable = table.usable
         ins = table.inside(first_bytes, rest_bytes)
         rest = usable & ~ins
-        bits = np.zeros(table.n_words * 32, bool)
-        bits[:len(ins)] = ins
-        self.inside = np.packbits(bits, bitorder="little").view(np.uint32).copy()
+        self.inside = _pack(ins, table.n_words)
         self.trie = VocabTrie(table.token_bytes, rest)
         self.n_inside = int(ins.sum())
+        lens = table.byte_matrix()[1]
+        self.max_len = int(lens[ins].max(initial=0))
+        self.upto = np.zeros((self.max_len + 1, table.n_words), np.uint32)
+        for k in range(1, self.max_len + 1):
+            self.upto[k] = _pack(ins & (lens <= k), table.n_words)
+
+
+def _pack(flags: np.ndarray, n_words: int) -> np.ndarray:
+    bits = np.zeros(n_words * 32, bool)
+    bits[:len(flags)] = flags
+    return np.packbits(bits, bitorder="little").view(np.uint32).copy()
 
 
 class TokenTable:
@@ -126,7 +135,7 @@ class TokenTable:
         second trie); cached per table."""
         x1 = np.asarray(first_bytes, bool)
         x2 = x1 if rest_bytes is None else np.asarray(rest_bytes, bool)
-        key = (np.packbits(x1).tobytes(), np.packbits(x2).tobytes(), min_fraction)
+        key = (x1.tobytes(), x2.tobytes(), min_fraction)
         if key in self._slices:
             return self._slices[key]
         n_in = int(self.inside(x1, x2).sum())

@@ -262,6 +262,76 @@ def test_slices_equal_plain_walks(bpe_table):
     assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
 
 
+LEVEL_SCHEMA = {"type": "object", "properties": {
+    "short": {"type": "string", "maxLength": 5},           # counted next to a plain string: level cut k
+    "free": {"type": "string"},
+    "code": {"type": "string", "maxLength": 40},           # longer than most tokens
+    "mail": {"type": "string", "format": "email"},         # levels mixed under its A: plain walk
+    "tags": {"type": "array", "items": {"enum": ["cyan", "blue", "x y"]}}}}
+
+
+@pytest.mark.parametrize("text", [
+    '{"short": "ab", "free": "a \\"quoted\\" word, \u00e9", "code": "abcdefghijklmnopqrstuvwxyz0123456789ABC"}',
+    '{"mail": "ada@example.com", "tags": ["cyan", "x y"], "short": "abcde"}',
+    '{"zz": "unknown keys are strings too", "short": ""}',
+])
+def test_level_slices_equal_plain_walks(bpe_table, text):
+    """The length-levelled slices (a bounded string next to a plain one, literal keys tracked by the
+    same lexer state) give exactly the masks of full trie walks."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher
+
+    table, tok = bpe_table
+    g = Grammar.from_json_schema(LEVEL_SCHEMA)
+    fast = Matcher(GrammarIndex(g, table))
+    plain_ix = GrammarIndex(g, table)
+    plain_ix.SLICE_MIN_BYTES = 10**9
+    plain = Matcher(plain_ix)
+    ids = tok.encode(text)
+    for k, t in enumerate(ids):
+        assert np.array_equal(fast.mask(), plain.mask()), tok.decode(ids[:k])
+        assert fast.advance(t) and plain.advance(t)
+    assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
+
+
+def test_bounded_string_uses_a_length_cut(bpe_table):
+    """Inside ``"short"`` (maxLength 5, next to unbounded strings in the same lexer state) the mask
+    comes from the slice cut at the remaining length, not from a walk of the whole vocabulary."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher, _level_cut
+
+    table, tok = bpe_table
+    g = Grammar.from_json_schema(LEVEL_SCHEMA)
+    ix = GrammarIndex(g, table)
+    m = Matcher(ix)
+    assert m.advance_bytes(b'{"short": "ab')
+    (c, node), = m.branches
+    sd = ix.slice_for(c)
+    assert sd is not None
+    ok, _ = ix.tables_for(node.akey)
+    assert _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len) == 3      # 3 more characters fit
+    ids = set(m.allowed_ids().tolist())
+    for i in tok.encode("c de xyz abcd", add_special_tokens=False):
+        assert (i in ids) == (len(table.token_bytes[i]) <= 3), table.token_bytes[i]
+    assert tok.encode('"', add_special_tokens=False)[0] in ids
+
+
+def test_level_sets_restore_marks_when_the_buffer_grows(bpe_table):
+    from memgram.grammar.matcher import GrammarIndex, Matcher, _levels
+
+    table, _ = bpe_table
+    g = Grammar.from_json_schema(LEVEL_SCHEMA)
+    ix = GrammarIndex(g, table)
+    m = Matcher(ix)
+    assert m.advance_bytes(b'{"')                     # literal keys and plain strings in one state
+    c = m.branches[0][0]
+    sd = ix.slice_for(c)
+    assert sd is not None and max(np.diff(sd[1])) > 1
+    xcls = np.unique(ix.bcls[[ord(ch) for ch in "abcdefghijklmnopqrstuvwxyz "]])
+    off = np.zeros(sd[0].max_len + 2, np.int64)
+    dead = np.zeros(sd[0].max_len + 1, np.bool_)
+    assert _levels(c, ix.trans, ix.end, xcls, sd[0].max_len, ix._mark, off, dead, np.zeros(2, np.int64)) == -2
+    assert (ix._mark == -1).all()
+
+
 def test_token_table_bytes(bpe_table):
     table, tok = bpe_table
     assert len(table) == len(tok) and table.logits_width >= len(tok)
