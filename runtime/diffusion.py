@@ -471,7 +471,7 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     ``k`` masks in the middle must hold exactly ``k`` tokens, which a byte bound cannot say), so a
     committed state can still be a dead end: when some masked position has no token left, the
     most recent commit bordering its run is remasked and banned there (``backtracks``; at most
-    ``backtrack_budget``, default 4 × the number of masks, then the fallback). A commit that leaves a
+    ``backtrack_budget``, default 8 × the number of masks, then the fallback). A commit that leaves a
     single mask between it and text is accepted only if some token fits that mask (at most
     ``lookahead`` tokens tried, in the model's order; 0 turns this off).
 
@@ -525,7 +525,7 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
 
     n_masked = len(seqs[0].masked())
     if backtrack_budget is None:
-        backtrack_budget = max(16, 4 * n_masked)
+        backtrack_budget = max(16, 8 * n_masked)
     if steps is None:
         steps = max(1, n_masked)
     blen = block_length or R
