@@ -427,7 +427,7 @@ class GrammarIndex:
         return sl, off[:n + 2].copy(), states[:off[n + 1]].copy(), dead[:n + 1].copy()
 
     def piece(self, key, starts, start_cfg, akey, trie=None):
-        """Cached walk: (uint32 mask, [(config, event nodes, trie)])."""
+        """Cached walk: (uint32 mask, [(config, event nodes, trie, boundary config, key of their walk)])."""
         p = self._pieces.get(key)
         if p is not None:
             self.stats["piece_hits"] += 1
@@ -461,7 +461,11 @@ class GrammarIndex:
             cfgs = self.ev_cfg
             for g in range(n_g):
                 a, b = bounds[g], bounds[g + 1]
-                groups.append((int(cfgs[a]), ns[a:b], t))
+                c = int(cfgs[a])
+                e = int(self.end[c])
+                # the walk below these nodes depends only on them, on e and on the acceptable set:
+                # keyed by content, so that other walks ending their lexeme at the same nodes share it
+                groups.append((c, ns[a:b], t, e, (id(t), ns[a:b].tobytes(), e)))
         p = (mask, groups)
         if len(self._pieces) >= self.MAX_PIECES:
             self._pieces.clear()
@@ -479,11 +483,11 @@ class GrammarIndex:
         """OR into ``out`` the allowed tokens of this walk and of its events, recursively."""
         mask, groups = self.piece(key, starts, start_cfg, node.akey, trie)
         _or_into(out, mask)
-        for c, nodes, t in groups:
+        for c, nodes, t, e, sub in groups:
             n2 = self.step_node(node, c)
             if n2 is None:
                 continue
-            self.collect((key, c, n2.akey), n2, nodes, int(self.end[c]), out, t)
+            self.collect((sub, n2.akey), n2, nodes, e, out, t)
 
 
 _INDEX_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
