@@ -402,7 +402,9 @@ class GrammarIndex:
         if _slice_bytes(c, self.trans, self.end, self.bcls, self.SLICE_MIN_BYTES, self._wide, x):
             sl = self.table.slice(x, x)
             if sl is not None:
-                r = self._level_sets(c, sl, np.unique(self.bcls[np.flatnonzero(x)]))
+                cls = np.zeros(int(self.bcls.max()) + 1, np.bool_)
+                cls[self.bcls[x]] = True
+                r = self._level_sets(c, sl, np.flatnonzero(cls))
         self._slice_of[c] = r
         if r is not None:
             # along a chain (level 1 = one configuration d: inside a string, a length count) the
@@ -416,7 +418,7 @@ class GrammarIndex:
     def _level_sets(self, c, sl, xcls):
         off = np.zeros(sl.max_len + 2, np.int64)
         dead = np.zeros(sl.max_len + 1, np.bool_)
-        states = np.zeros(64, np.int64)
+        states = np.zeros(1024, np.int64)
         while True:
             n = _levels(c, self.trans, self.end, xcls, sl.max_len, self._mark, off, dead, states)
             if n != -2:
