@@ -301,6 +301,21 @@ def _group_events(ev_cfg, ev_node, n, bounds):
 
 
 @nb.njit(cache=True, nogil=True)
+def _ok_useful(reach, own, end, words, ok, useful):
+    """ok[c] = reach[c] meets the acceptable set ``words``; useful[c] = c ends a lexeme labelled with one of them."""
+    for c in range(reach.shape[0]):
+        a = False
+        b = False
+        for w in range(words.shape[0]):
+            if reach[c, w] & words[w]:
+                a = True
+            if own[c, w] & words[w]:
+                b = True
+        ok[c] = a
+        useful[c] = b and end[c] >= 0
+
+
+@nb.njit(cache=True, nogil=True)
 def _or_into(dst, src):
     for i in range(dst.shape[0]):
         dst[i] |= src[i]
@@ -376,8 +391,9 @@ class GrammarIndex:
         r = self._akeys.get(akey)
         if r is None:
             words = np.array([(akey >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(self.W)], np.uint64)
-            ok = ((self.reach & words) != 0).any(1)
-            useful = (self.end >= 0) & ((self.own & words) != 0).any(1)
+            ok = np.empty(self.n_configs, np.bool_)
+            useful = np.empty(self.n_configs, np.bool_)
+            _ok_useful(self.reach, self.own, self.end, words, ok, useful)
             r = self._akeys[akey] = (ok, useful)
         return r
 
