@@ -517,8 +517,11 @@ def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
         per = _INDEX_CACHE[grammar] = {}
     idx = per.get(table.key)
     if idx is None:
-        idx = per[table.key] = GrammarIndex(grammar, table)
-        Matcher(idx).mask()     # the first mask of every sequence: its walks are cached with the index
+        from .api import gc_paused
+
+        with gc_paused():
+            idx = per[table.key] = GrammarIndex(grammar, table)
+            Matcher(idx).mask()     # the first mask of every sequence: its walks are cached with the index
     return idx
 
 

@@ -77,3 +77,32 @@ def test_unsupported_regex_names_terminal():
 def test_empty_matching_terminal_rejected():
     with pytest.raises(GrammarError):
         Grammar.from_lark("start: X\nX: /a*/\n")
+
+
+def test_gc_paused_restores_the_collector():
+    import gc
+
+    from memgram.grammar.api import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()          # the inner pause does not switch it back on early
+    assert gc.isenabled()
+    try:
+        with gc_paused():
+            raise ValueError
+    except ValueError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()          # a collector the caller had off stays off
+    finally:
+        gc.enable()
+    Grammar.from_lark('start: "a"+')
+    assert gc.isenabled()
