@@ -410,9 +410,8 @@ class GrammarIndex:
         iff ``ok`` holds on level L: if that is true for exactly the lengths up to some k, the inside
         tokens need no walk (``slice.upto[k]``), only the others. Covers string contents, and union
         states that also track literal keys or length-bounded strings."""
-        r = self._slice_of.get(c, 0)
-        if r != 0:
-            return r
+        if c in self._slice_of:
+            return self._slice_of[c]
         r = None
         x = np.zeros(256, np.bool_)
         if _slice_bytes(c, self.trans, self.end, self.bcls, self.SLICE_MIN_BYTES, self._wide, x):

@@ -57,29 +57,20 @@ class VocabTrie:
 
 
 class Slice:
-    """Tokens whose first byte lies in X1 and all other bytes in X2 (``inside``: uint32 mask
-    words), and the trie of the other tokens (``trie``). When the lexer's fate of an X-string
-    depends only on its length, the inside tokens need no walk, only the others do (llguidance
-    calls this a slicer). ``upto[k]``: the inside tokens of at most k bytes (``upto[-1]`` = all)."""
+    """Tokens whose first byte lies in X1 and all other bytes in X2 (the *inside* tokens), and the trie
+    of the other tokens (``trie``). When the lexer's fate of an X-string depends only on its length,
+    the inside tokens need no walk, only the others do (llguidance calls this a slicer).
+    ``upto[k]``: uint32 mask words of the inside tokens of at most k bytes (``upto[-1]``: all of them)."""
 
     def __init__(self, table: "TokenTable", first_bytes: np.ndarray, rest_bytes: np.ndarray):
-        usable = table.usable
         ins = table.inside(first_bytes, rest_bytes)
-        rest = usable & ~ins
-        self.inside = _pack(ins, table.n_words)
-        self.trie = VocabTrie(table.token_bytes, rest)
-        self.n_inside = int(ins.sum())
+        self.trie = VocabTrie(table.token_bytes, table.usable & ~ins)
         lens = table.byte_matrix()[1]
-        self.max_len = int(lens[ins].max(initial=0))
-        self.upto = np.zeros((self.max_len + 1, table.n_words), np.uint32)
-        for k in range(1, self.max_len + 1):
-            self.upto[k] = _pack(ins & (lens <= k), table.n_words)
-
-
-def _pack(flags: np.ndarray, n_words: int) -> np.ndarray:
-    bits = np.zeros(n_words * 32, bool)
-    bits[:len(flags)] = flags
-    return np.packbits(bits, bitorder="little").view(np.uint32).copy()
+        ids = np.flatnonzero(ins)
+        self.max_len = int(lens[ids].max(initial=0))
+        upto = np.zeros((self.max_len + 1, table.n_words), np.uint32)
+        np.bitwise_or.at(upto, (lens[ids], ids >> 5), np.left_shift(1, ids & 31).astype(np.uint32))
+        self.upto = np.bitwise_or.accumulate(upto, axis=0)
 
 
 class TokenTable:

@@ -373,3 +373,13 @@ def test_grammar_matcher_method_is_compile_matcher():
     assert m.advance(0) and not m.is_accepting() and m.advance(1) and m.is_accepting()
     m2 = g.matcher(table)
     assert not m2.advance(1) and m2.advance(2) and m2.is_accepting()
+
+
+def test_slice_masks_by_length():
+    table = TokenTable([b"a", b"ab", b"abc", b"a b", b" ab", b"b", b""], special=[0] * 6 + [1], eos_ids=[6])
+    x = np.zeros(256, bool)
+    x[[ord("a"), ord("b")]] = True
+    sl = table.slice(x, min_fraction=0.0)
+    assert sl.max_len == 3
+    assert [TokenTable.mask_to_ids(sl.upto[k]).tolist() for k in range(4)] == [[], [0, 5], [0, 1, 5], [0, 1, 2, 5]]
+    assert sorted(set(table.token_bytes[i] for i in sl.trie.tok_ids.tolist())) == [b" ab", b"a b"]
