@@ -425,6 +425,46 @@ def _canonical(trans: np.ndarray, accept: np.ndarray, start: int) -> ByteDFA:
 
 
 @nb.njit(cache=True, nogil=True)
+def _hash(a, lo, hi):
+    h = np.int64(1469598103934665603)      # FNV-1a over the members
+    for i in range(lo, hi):
+        h = (h ^ a[i]) * np.int64(1099511628211)
+    return h
+
+
+@nb.njit(cache=True, nogil=True)
+def _lookup(buf, n, pool, off, htab):
+    """(free or matching slot, subset id or -1) of the sorted members ``buf[:n]`` (open addressing)."""
+    m = htab.shape[0] - 1
+    slot = _hash(buf, 0, n) & m
+    while htab[slot] >= 0:
+        q = htab[slot]
+        if off[q + 1] - off[q] == n:
+            same = True
+            for a in range(n):
+                if pool[off[q] + a] != buf[a]:
+                    same = False
+                    break
+            if same:
+                return slot, q
+        slot = (slot + 1) & m
+    return slot, -1
+
+
+@nb.njit(cache=True, nogil=True)
+def _append(buf, n, pool, off, M):
+    """Store ``buf[:n]`` as subset M (``off`` must have room); returns the (possibly grown) pool."""
+    if off[M] + n > pool.shape[0]:
+        p2 = np.empty(max(2 * pool.shape[0], off[M] + n), np.int32)
+        p2[:off[M]] = pool[:off[M]]
+        pool = p2
+    for a in range(n):
+        pool[off[M] + a] = buf[a]
+    off[M + 1] = off[M] + n
+    return pool
+
+
+@nb.njit(cache=True, nogil=True)
 def _subsets(Tr, start_pool, start_off):
     """Subset construction over the class table ``Tr`` [N, k] (numba). Subsets are sorted member arrays
     in ``pool[off[i]:off[i+1]]``, found again through an open-addressing hash table (hash of the
@@ -447,72 +487,37 @@ def _subsets(Tr, start_pool, start_off):
         for j in range(start_off[si], start_off[si + 1]):
             buf[n] = start_pool[j]
             n += 1
-        # sort + dedupe (insertion sort: start sets are small or already sorted)
-        for a in range(1, n):
-            v = buf[a]
-            b = a - 1
-            while b >= 0 and buf[b] > v:
-                buf[b + 1] = buf[b]
-                b -= 1
-            buf[b + 1] = v
+        buf[:n].sort()
         m = 0
         for a in range(n):
             if m == 0 or buf[a] != buf[m - 1]:
                 buf[m] = buf[a]
                 m += 1
-        n = m
-        h = np.int64(1469598103934665603)
-        for a in range(n):
-            h = (h ^ buf[a]) * np.int64(1099511628211)
-        slot = h & (hsize - 1)
-        found = -1
-        while htab[slot] >= 0:
-            q = htab[slot]
-            if off[q + 1] - off[q] == n:
-                same = True
-                for a in range(n):
-                    if pool[off[q] + a] != buf[a]:
-                        same = False
-                        break
-                if same:
-                    found = q
-                    break
-            slot = (slot + 1) & (hsize - 1)
+        slot, found = _lookup(buf, m, pool, off, htab)
         if found < 0:
-            if off[M] + n > pool.shape[0]:
-                p2 = np.empty(max(2 * pool.shape[0], off[M] + n), np.int32)
-                p2[:off[M]] = pool[:off[M]]
-                pool = p2
-            for a in range(n):
-                pool[off[M] + a] = buf[a]
-            off[M + 1] = off[M] + n
+            pool = _append(buf, m, pool, off, M)
             htab[slot] = M
             M += 1
     i = 0
     while i < M:
         # make room for the k subsets this row may add (arrays and hash table)
-        if M + k + 1 > cap or 2 * (M + k) > hsize:
-            if M + k + 1 > cap:
-                cap2 = 2 * (M + k + 1)
-                o2 = np.zeros(cap2 + 1, np.int64)
-                o2[:M + 1] = off[:M + 1]
-                off = o2
-                R2 = np.empty((cap2, k), np.int32)
-                R2[:i] = R[:i]
-                R = R2
-                cap = cap2
-            if 2 * (M + k) > hsize:
-                while 2 * (M + k) > hsize:
-                    hsize *= 2
-                htab = np.full(hsize, -1, np.int64)
-                for q in range(M):
-                    h = np.int64(1469598103934665603)
-                    for a in range(off[q], off[q + 1]):
-                        h = (h ^ pool[a]) * np.int64(1099511628211)
-                    slot = h & (hsize - 1)
-                    while htab[slot] >= 0:
-                        slot = (slot + 1) & (hsize - 1)
-                    htab[slot] = q
+        if M + k + 1 > cap:
+            cap = 2 * (M + k + 1)
+            o2 = np.zeros(cap + 1, np.int64)
+            o2[:M + 1] = off[:M + 1]
+            off = o2
+            R2 = np.empty((cap, k), np.int32)
+            R2[:i] = R[:i]
+            R = R2
+        if 2 * (M + k) > hsize:
+            while 2 * (M + k) > hsize:
+                hsize *= 2
+            htab = np.full(hsize, -1, np.int64)
+            for q in range(M):
+                slot = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
+                while htab[slot] >= 0:
+                    slot = (slot + 1) & (hsize - 1)
+                htab[slot] = q
         lo = off[i]
         hi = off[i + 1]
         for c in range(k):
@@ -534,31 +539,9 @@ def _subsets(Tr, start_pool, start_off):
             if n == 0:
                 R[i, c] = -1
                 continue
-            h = np.int64(1469598103934665603)
-            for a in range(n):
-                h = (h ^ buf[a]) * np.int64(1099511628211)
-            slot = h & (hsize - 1)
-            found = -1
-            while htab[slot] >= 0:
-                q = htab[slot]
-                if off[q + 1] - off[q] == n:
-                    same = True
-                    for a in range(n):
-                        if pool[off[q] + a] != buf[a]:
-                            same = False
-                            break
-                    if same:
-                        found = q
-                        break
-                slot = (slot + 1) & (hsize - 1)
-            if found < 0:          # room for k new subsets was made before this row
-                if off[M] + n > pool.shape[0]:
-                    p2 = np.empty(max(2 * pool.shape[0], off[M] + n), np.int32)
-                    p2[:off[M]] = pool[:off[M]]
-                    pool = p2
-                for a in range(n):
-                    pool[off[M] + a] = buf[a]
-                off[M + 1] = off[M] + n
+            slot, found = _lookup(buf, n, pool, off, htab)
+            if found < 0:
+                pool = _append(buf, n, pool, off, M)
                 htab[slot] = M
                 found = M
                 M += 1
