@@ -172,10 +172,12 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
 
 
 @nb.njit(cache=True, nogil=True)
-def _slice_bytes(c, trans, end, bcls, min_bytes, wide, x):
+def _slice_bytes(c, trans, end, bcls, min_bytes, wide, x, cls):
     """Fill ``x`` (bool [256]) with the ASCII bytes that lead configuration c to a wide configuration
-    that cannot end a lexeme (wide: at least ``min_bytes`` such bytes of its own, memoised in ``wide``);
-    True when there are at least ``min_bytes`` of them."""
+    that cannot end a lexeme (wide: at least ``min_bytes`` such bytes of its own, memoised in ``wide``)
+    and ``cls`` with their byte classes; True when there are at least ``min_bytes`` of them."""
+    x[:] = False
+    cls[:] = False
     n_valid = 0
     for b in range(128):
         if trans[c, bcls[b]] >= 0:
@@ -196,6 +198,7 @@ def _slice_bytes(c, trans, end, bcls, min_bytes, wide, x):
             wide[t] = 1 if m >= min_bytes else 2
         if wide[t] == 1:
             x[b] = True
+            cls[bcls[b]] = True
             n += 1
     return n >= min_bytes
 
@@ -385,6 +388,10 @@ class GrammarIndex:
         self._slice_of: dict = {}
         self._mark = np.full(n, -1, np.int64)
         self._wide = np.zeros(n, np.int8)        # 0 unknown, 1 wide, 2 narrow (see slice_for)
+        self._xbuf = np.zeros(256, np.bool_)     # scratch of slice_for
+        self._clsbuf = np.zeros(int(self.bcls.max()) + 1, np.bool_)
+        self._lvl_off = self._lvl_dead = np.zeros(0, np.int64)
+        self._lvl_states = np.zeros(1024, np.int64)
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -413,12 +420,10 @@ class GrammarIndex:
         if c in self._slice_of:
             return self._slice_of[c]
         r = None
-        x = np.zeros(256, np.bool_)
-        if _slice_bytes(c, self.trans, self.end, self.bcls, self.SLICE_MIN_BYTES, self._wide, x):
+        x, cls = self._xbuf, self._clsbuf
+        if _slice_bytes(c, self.trans, self.end, self.bcls, self.SLICE_MIN_BYTES, self._wide, x, cls):
             sl = self.table.slice(x, x)
             if sl is not None:
-                cls = np.zeros(int(self.bcls.max()) + 1, np.bool_)
-                cls[self.bcls[x]] = True
                 r = self._level_sets(c, sl, np.flatnonzero(cls))
         self._slice_of[c] = r
         if r is not None:
@@ -431,14 +436,15 @@ class GrammarIndex:
         return r
 
     def _level_sets(self, c, sl, xcls):
-        off = np.zeros(sl.max_len + 2, np.int64)
-        dead = np.zeros(sl.max_len + 1, np.bool_)
-        states = np.zeros(1024, np.int64)
+        if len(self._lvl_off) < sl.max_len + 2:
+            self._lvl_off = np.zeros(sl.max_len + 2, np.int64)
+            self._lvl_dead = np.zeros(sl.max_len + 1, np.bool_)
+        off, dead, states = self._lvl_off, self._lvl_dead, self._lvl_states
         while True:
             n = _levels(c, self.trans, self.end, xcls, sl.max_len, self._mark, off, dead, states)
             if n != -2:
                 break
-            states = np.zeros(2 * len(states), np.int64)
+            states = self._lvl_states = np.zeros(2 * len(states), np.int64)
         if n < 0:
             return None
         return sl, off[:n + 2].copy(), states[:off[n + 1]].copy(), dead[:n + 1].copy()
