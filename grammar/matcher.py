@@ -204,6 +204,54 @@ def _slice_bytes(c, trans, end, bcls, min_bytes, wide, x, cls):
 
 
 @nb.njit(cache=True, nogil=True)
+def _closed_bytes(c, trans, end, ok, bcls, x, mark, queue, min_bytes):
+    """Fill ``x`` (bool [256]) with the largest set X of ASCII bytes such that from every configuration
+    X-strings lead c to, every X byte leads to a configuration that is ``ok``, alive and cannot end a
+    lexeme (a byte failing anywhere is dropped and the search restarts). Returns |X|, or a smaller count
+    as soon as fewer than ``min_bytes`` remain (then ``x`` is not meaningful). ``mark`` (all -1) is
+    restored; ``queue`` holds at least one entry per configuration."""
+    x[:] = False
+    m = 0
+    for b in range(128):
+        t = trans[c, bcls[b]]
+        if t >= 0 and end[t] < 0 and ok[t]:
+            x[b] = True
+            m += 1
+    if m < min_bytes:
+        return m
+    while True:
+        removed = False
+        queue[0] = c
+        mark[c] = 1
+        n = 1
+        head = 0
+        while head < n:
+            s = queue[head]
+            head += 1
+            for b in range(128):
+                if not x[b]:
+                    continue
+                t = trans[s, bcls[b]]
+                if t < 0 or end[t] >= 0 or not ok[t]:
+                    x[b] = False
+                    removed = True
+                    continue
+                if mark[t] != 1:
+                    mark[t] = 1
+                    queue[n] = t
+                    n += 1
+        for i in range(n):
+            mark[queue[i]] = -1
+        if not removed:
+            break
+    m = 0
+    for b in range(128):
+        if x[b]:
+            m += 1
+    return m
+
+
+@nb.njit(cache=True, nogil=True)
 def _levels(c, trans, end, xcls, lmax, mark, off, dead, states):
     """Level sets of the X-strings from configuration c (X given by its byte classes ``xcls``):
     level L (1..) = ``states[off[L]:off[L+1]]``, ``dead[L]`` when some X-string of L bytes dies.
@@ -391,7 +439,8 @@ class GrammarIndex:
         self._xbuf = np.zeros(256, np.bool_)     # scratch of slice_for
         self._clsbuf = np.zeros(int(self.bcls.max()) + 1, np.bool_)
         self._lvl_off = self._lvl_dead = np.zeros(0, np.int64)
-        self._lvl_states = np.zeros(1024, np.int64)
+        self._lvl_states = np.zeros(max(1024, n), np.int64)
+        self._slice_a: dict = {}
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -435,6 +484,26 @@ class GrammarIndex:
                 self._slice_of[int(st[0])] = (sl, off, st, dead)
         return r
 
+    SLICE_A_MIN_BYTES = 16
+    SLICE_A_MIN_FRACTION = 0.2
+
+    def slice_for_akey(self, c, akey, ok):
+        """Slice for configuration c under one acceptable set, or None: X = the largest set of ASCII bytes
+        such that every configuration the X-strings lead c to is allowed (``ok``), alive and cannot end a
+        lexeme. Then every token made of X bytes is allowed with no event inside; only the others are
+        walked. For string contexts without level slices (a `pattern` or `format` string: X = the
+        characters it allows everywhere, e.g. letters and digits inside an email address)."""
+        key = (c, akey)
+        if key in self._slice_a:
+            return self._slice_a[key]
+        x = self._xbuf
+        r = None
+        if _closed_bytes(c, self.trans, self.end, ok, self.bcls, x, self._mark, self._lvl_states,
+                         self.SLICE_A_MIN_BYTES) >= self.SLICE_A_MIN_BYTES:
+            r = self.table.slice(x, x, min_fraction=self.SLICE_A_MIN_FRACTION)
+        self._slice_a[key] = r
+        return r
+
     def _level_sets(self, c, sl, xcls):
         if len(self._lvl_off) < sl.max_len + 2:
             self._lvl_off = np.zeros(sl.max_len + 2, np.int64)
@@ -459,10 +528,19 @@ class GrammarIndex:
         t = self.trie if trie is None else trie
         sd = self.slice_for(start_cfg) if starts is self.root_starts else None
         k = _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len) if sd is not None else -1
+        sl = None
         if k >= 0:
             # the inside tokens of up to k bytes are allowed, the longer ones not: walk only the rest
-            mask = sd[0].upto[k].copy()
-            t = sd[0].trie
+            sl = sd[0]
+            mask = sl.upto[k].copy()
+        elif starts is self.root_starts:
+            # no slice, or mixed levels (a `format` or `pattern` string, alone or next to plain ones): the
+            # bytes that keep every configuration reachable with them allowed, if there are enough of them
+            sl = self.slice_for_akey(start_cfg, akey, ok)
+            if sl is not None:
+                mask = sl.upto[-1].copy()
+        if sl is not None:
+            t = sl.trie
             self.stats["sliced"] += 1
         else:
             mask = np.zeros(self.table.n_words, np.uint32)

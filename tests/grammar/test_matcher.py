@@ -254,7 +254,7 @@ def test_slices_equal_plain_walks(bpe_table):
                                                                      "t": {"type": "array", "items": {"type": "string"}}}})
     fast = Matcher(GrammarIndex(g, table))
     plain_ix = GrammarIndex(g, table)
-    plain_ix.SLICE_MIN_BYTES = 10**9
+    plain_ix.SLICE_MIN_BYTES = plain_ix.SLICE_A_MIN_BYTES = 10**9
     plain = Matcher(plain_ix)
     for t in tok.encode('{"s": "a \\"quoted\\" word, é", "t": ["x", "y z"]}'):
         assert np.array_equal(fast.mask(), plain.mask())
@@ -284,7 +284,7 @@ def test_level_slices_equal_plain_walks(bpe_table, text):
     g = Grammar.from_json_schema(LEVEL_SCHEMA)
     fast = Matcher(GrammarIndex(g, table))
     plain_ix = GrammarIndex(g, table)
-    plain_ix.SLICE_MIN_BYTES = 10**9
+    plain_ix.SLICE_MIN_BYTES = plain_ix.SLICE_A_MIN_BYTES = 10**9
     plain = Matcher(plain_ix)
     ids = tok.encode(text)
     for k, t in enumerate(ids):
@@ -383,3 +383,26 @@ def test_slice_masks_by_length():
     assert sl.max_len == 2                                   # "abc" has a byte outside X
     assert [TokenTable.mask_to_ids(sl.upto[k]).tolist() for k in range(3)] == [[], [0, 5], [0, 1, 5]]
     assert sorted(table.token_bytes[i] for i in sl.trie.tok_ids.tolist()) == [b" ab", b"a b", b"abc"]
+
+
+@pytest.mark.parametrize("schema,text", [
+    ({"type": "string", "pattern": "^[a-z]+$"}, '"abcdefghijklmnopqrstuvwxyz"'),
+    ({"type": "array", "items": {"type": "string", "format": "email"}}, '["ada.lovelace@example.com", "x@y.org"]'),
+])
+def test_restricted_slices_equal_plain_walks(bpe_table, schema, text):
+    """Strings with no level slice (only a pattern or a format, no plain string in the lexer state) use
+    the slice of the bytes they allow everywhere; masks equal full trie walks."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher
+
+    table, tok = bpe_table
+    g = Grammar.from_json_schema(schema)
+    fast = Matcher(GrammarIndex(g, table))
+    plain_ix = GrammarIndex(g, table)
+    plain_ix.SLICE_MIN_BYTES = plain_ix.SLICE_A_MIN_BYTES = 10**9
+    plain = Matcher(plain_ix)
+    ids = tok.encode(text)
+    for k, t in enumerate(ids):
+        assert np.array_equal(fast.mask(), plain.mask()), tok.decode(ids[:k])
+        assert fast.advance(t) and plain.advance(t)
+    assert any(v is not None for v in fast.index._slice_a.values())
+    assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
