@@ -245,28 +245,36 @@ def test_mask_refuses_dead_continuations_cpp():
     assert g.completable([b"int x = 1", HOLE]).ok
 
 
-def test_slices_equal_plain_walks(bpe_table):
-    """The vocabulary slices (tokens inside a JSON string) give the same masks as full trie walks."""
+def _sliced_vs_plain(bpe_table, g, text):
+    """Follow ``text`` with a matcher that uses the slices and one that walks the whole trie; every
+    mask must be equal. Returns the slicing matcher's index."""
     from memgram.grammar.matcher import GrammarIndex, Matcher
 
     table, tok = bpe_table
-    g = Grammar.from_json_schema({"type": "object", "properties": {"s": {"type": "string"},
-                                                                     "t": {"type": "array", "items": {"type": "string"}}}})
     fast = Matcher(GrammarIndex(g, table))
     plain_ix = GrammarIndex(g, table)
     plain_ix.SLICE_MIN_BYTES = plain_ix.SLICE_A_MIN_BYTES = 10**9
     plain = Matcher(plain_ix)
-    for t in tok.encode('{"s": "a \\"quoted\\" word, é", "t": ["x", "y z"]}'):
-        assert np.array_equal(fast.mask(), plain.mask())
+    ids = tok.encode(text)
+    for k, t in enumerate(ids):
+        assert np.array_equal(fast.mask(), plain.mask()), tok.decode(ids[:k])
         assert fast.advance(t) and plain.advance(t)
     assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
+    return fast.index
+
+
+def test_slices_equal_plain_walks(bpe_table):
+    """The vocabulary slices (tokens inside a JSON string) give the same masks as full trie walks."""
+    g = Grammar.from_json_schema({"type": "object", "properties": {"s": {"type": "string"},
+                                                                     "t": {"type": "array", "items": {"type": "string"}}}})
+    _sliced_vs_plain(bpe_table, g, '{"s": "a \\"quoted\\" word, é", "t": ["x", "y z"]}')
 
 
 LEVEL_SCHEMA = {"type": "object", "properties": {
     "short": {"type": "string", "maxLength": 5},           # counted next to a plain string: level cut k
     "free": {"type": "string"},
     "code": {"type": "string", "maxLength": 40},           # longer than most tokens
-    "mail": {"type": "string", "format": "email"},         # levels mixed under its A: plain walk
+    "mail": {"type": "string", "format": "email"},         # levels mixed under its A: restricted slice
     "tags": {"type": "array", "items": {"enum": ["cyan", "blue", "x y"]}}}}
 
 
@@ -278,19 +286,7 @@ LEVEL_SCHEMA = {"type": "object", "properties": {
 def test_level_slices_equal_plain_walks(bpe_table, text):
     """The length-levelled slices (a bounded string next to a plain one, literal keys tracked by the
     same lexer state) give exactly the masks of full trie walks."""
-    from memgram.grammar.matcher import GrammarIndex, Matcher
-
-    table, tok = bpe_table
-    g = Grammar.from_json_schema(LEVEL_SCHEMA)
-    fast = Matcher(GrammarIndex(g, table))
-    plain_ix = GrammarIndex(g, table)
-    plain_ix.SLICE_MIN_BYTES = plain_ix.SLICE_A_MIN_BYTES = 10**9
-    plain = Matcher(plain_ix)
-    ids = tok.encode(text)
-    for k, t in enumerate(ids):
-        assert np.array_equal(fast.mask(), plain.mask()), tok.decode(ids[:k])
-        assert fast.advance(t) and plain.advance(t)
-    assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
+    _sliced_vs_plain(bpe_table, Grammar.from_json_schema(LEVEL_SCHEMA), text)
 
 
 def test_bounded_string_uses_a_length_cut(bpe_table):
@@ -392,17 +388,5 @@ def test_slice_masks_by_length():
 def test_restricted_slices_equal_plain_walks(bpe_table, schema, text):
     """Strings with no level slice (only a pattern or a format, no plain string in the lexer state) use
     the slice of the bytes they allow everywhere; masks equal full trie walks."""
-    from memgram.grammar.matcher import GrammarIndex, Matcher
-
-    table, tok = bpe_table
-    g = Grammar.from_json_schema(schema)
-    fast = Matcher(GrammarIndex(g, table))
-    plain_ix = GrammarIndex(g, table)
-    plain_ix.SLICE_MIN_BYTES = plain_ix.SLICE_A_MIN_BYTES = 10**9
-    plain = Matcher(plain_ix)
-    ids = tok.encode(text)
-    for k, t in enumerate(ids):
-        assert np.array_equal(fast.mask(), plain.mask()), tok.decode(ids[:k])
-        assert fast.advance(t) and plain.advance(t)
-    assert any(v is not None for v in fast.index._slice_a.values())
-    assert fast.index.stats["sliced"] > 0 and plain_ix.stats["sliced"] == 0
+    ix = _sliced_vs_plain(bpe_table, Grammar.from_json_schema(schema), text)
+    assert any(v is not None for v in ix._slice_a.values())
