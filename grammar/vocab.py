@@ -123,7 +123,8 @@ class TokenTable:
     def slice(self, first_bytes, rest_bytes=None, min_fraction: float = 0.75):
         """The :class:`Slice` for byte sets (bool [256]; ``rest_bytes`` defaults to ``first_bytes``),
         or None when fewer than ``min_fraction`` of the usable tokens lie inside (not worth a
-        second trie); cached per table."""
+        second trie); cached per table, the last ``MAX_SLICES`` byte sets (a slice holds a trie of
+        the other tokens, up to a few MB; grammars that use one keep it alive)."""
         x1 = np.asarray(first_bytes, bool)
         x2 = x1 if rest_bytes is None else np.asarray(rest_bytes, bool)
         key = (x1.tobytes(), x2.tobytes(), min_fraction)
@@ -131,8 +132,12 @@ class TokenTable:
             return self._slices[key]
         n_in = int(self.inside(x1, x2).sum())
         sl = Slice(self, x1, x2) if n_in >= min_fraction * int(self.usable.sum()) else None
+        if len(self._slices) >= self.MAX_SLICES:
+            del self._slices[next(iter(self._slices))]
         self._slices[key] = sl
         return sl
+
+    MAX_SLICES = 64
 
     def __len__(self):
         return len(self.token_bytes)

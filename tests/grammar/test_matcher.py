@@ -390,3 +390,18 @@ def test_restricted_slices_equal_plain_walks(bpe_table, schema, text):
     the slice of the bytes they allow everywhere; masks equal full trie walks."""
     ix = _sliced_vs_plain(bpe_table, Grammar.from_json_schema(schema), text)
     assert any(v is not None for v in ix._slice_a.values())
+
+
+def test_slice_cache_is_bounded():
+    table = TokenTable([bytes([b]) for b in range(32, 127)] + [b""], special=[0] * 95 + [1], eos_ids=[95])
+    table.MAX_SLICES = 4
+    sets = []
+    for i in range(6):
+        x = np.zeros(256, bool)
+        x[32:127] = True
+        x[32 + i] = False
+        sets.append(x)
+        assert table.slice(x, min_fraction=0.0) is table.slice(x, min_fraction=0.0)
+    assert len(table._slices) == 4
+    keys = [(x.tobytes(), x.tobytes(), 0.0) for x in sets]
+    assert keys[0] not in table._slices and keys[1] not in table._slices and keys[-1] in table._slices
