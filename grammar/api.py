@@ -156,9 +156,8 @@ class Grammar:
     def from_json_schema(cls, schema, **opts) -> "Grammar":
         from .json_schema import schema_to_lark
 
-        with gc_paused():
-            text, start = schema_to_lark(schema, **opts)
-            return cls.from_lark(text, start=start)
+        text, start = schema_to_lark(schema, **opts)
+        return cls.from_lark(text, start=start)
 
     @classmethod
     def builtin(cls, name: str) -> "Grammar":

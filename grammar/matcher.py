@@ -297,7 +297,7 @@ def _levels(c, trans, end, xcls, lmax, mark, off, dead, states):
                 if mark[states[i]] != L:
                     same = False
                     break
-        if same and L > 1:
+        if same:
             res = L
             break
     for i in range(n):
@@ -438,7 +438,8 @@ class GrammarIndex:
         self._wide = np.zeros(n, np.int8)        # 0 unknown, 1 wide, 2 narrow (see slice_for)
         self._xbuf = np.zeros(256, np.bool_)     # scratch of slice_for
         self._clsbuf = np.zeros(int(self.bcls.max()) + 1, np.bool_)
-        self._lvl_off = self._lvl_dead = np.zeros(0, np.int64)
+        self._lvl_off = np.zeros(0, np.int64)        # scratch of _level_sets (grown to the slice's length)
+        self._lvl_dead = np.zeros(0, np.bool_)
         self._lvl_states = np.zeros(max(1024, n), np.int64)
         self._slice_a: dict = {}
 

@@ -62,8 +62,8 @@ class Slice:
     the inside tokens need no walk, only the others do (llguidance calls this a slicer).
     ``upto[k]``: uint32 mask words of the inside tokens of at most k bytes (``upto[-1]``: all of them)."""
 
-    def __init__(self, table: "TokenTable", first_bytes: np.ndarray, rest_bytes: np.ndarray):
-        ins = table.inside(first_bytes, rest_bytes)
+    def __init__(self, table: "TokenTable", ins: np.ndarray):
+        """``ins``: bool per token, the inside tokens (:meth:`TokenTable.inside`)."""
         self.trie = VocabTrie(table.token_bytes, table.usable & ~ins)
         lens = table.byte_matrix()[1]
         ids = np.flatnonzero(ins)
@@ -130,8 +130,8 @@ class TokenTable:
         key = (x1.tobytes(), x2.tobytes(), min_fraction)
         if key in self._slices:
             return self._slices[key]
-        n_in = int(self.inside(x1, x2).sum())
-        sl = Slice(self, x1, x2) if n_in >= min_fraction * int(self.usable.sum()) else None
+        ins = self.inside(x1, x2)
+        sl = Slice(self, ins) if int(ins.sum()) >= min_fraction * int(self.usable.sum()) else None
         if len(self._slices) >= self.MAX_SLICES:
             del self._slices[next(iter(self._slices))]
         self._slices[key] = sl
