@@ -83,6 +83,7 @@ def extraction_records(model, tok, modes, cfg, samples, n_tokens, incidents, see
             rec = {"task": "extract", "mode": mode, "target_length": n_tokens, "depth": None, "sample": s}
             if _key(rec) in done:
                 continue
+            print(f"extract {mode} sample {s}: ~{n_tokens} tokens, {incidents} incidents ...", flush=True)
             reset_peak_rss()
             t0 = time.perf_counter()
             try:

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import weakref
+
 import torch
 from transformers.cache_utils import Cache, CacheLayerMixin
 
@@ -36,11 +38,20 @@ class BlockMemoryLayer(CacheLayerMixin):
 
     def __init__(self, cache: "BlockMemoryCache", layer_idx: int):
         super().__init__()
-        self.cache = cache
+        # a weak reference: the cache owns its layers, so a strong one back would make a reference cycle, and a
+        # finished cache (GBs of units) would wait for the cyclic garbage collector instead of being freed at once
+        self._cache = weakref.ref(cache)
         self.layer_idx = layer_idx
         self.n_fed = 0  # token positions fed (padding included), what generate() slices input ids by
         self.rows: list[LayerContext] = []
         self._pending = None
+
+    @property
+    def cache(self) -> "BlockMemoryCache":
+        cache = self._cache()
+        if cache is None:
+            raise RuntimeError("this BlockMemoryLayer's BlockMemoryCache no longer exists")
+        return cache
 
     # -- CacheLayerMixin ------------------------------------------------------------------------------------
     def lazy_initialization(self, key_states, value_states):

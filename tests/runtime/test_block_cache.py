@@ -337,3 +337,25 @@ def test_plain_forward_with_reused_position_buffer_matches_fresh_positions():
                 logits.append(model(ids[:, s:s + 40], cache=cache, position_ids=pos).logits)
         outs.append(torch.cat(logits, 1))
     torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
+
+
+def test_finished_cache_is_freed_without_the_cyclic_collector():
+    """A used cache (its units and windows, GBs on long prompts) is freed as soon as the last reference goes: no
+    reference cycle between the cache and its layers, so a long-running process does not pile up finished caches
+    until the cyclic garbage collector happens to run."""
+    import gc
+    import weakref
+
+    model = tiny("llama")
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    gc.collect()
+    gc.disable()
+    try:
+        greedy(model, torch.randint(1, 97, (1, 200)), cache)
+        ctx = _contexts(cache)[0]
+        assert ctx.units.n > 0
+        refs = [weakref.ref(x) for x in (cache, cache.layers[0], ctx, ctx.units)]
+        del cache, ctx
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
