@@ -117,7 +117,8 @@ def main(argv=None) -> int:
     p.add_argument("--extract-samples", type=int, default=1)
     p.add_argument("--extract-tokens", type=int, default=20000)
     p.add_argument("--extract-incidents", type=int, default=6)
-    p.add_argument("--extract-max-new-tokens", type=int, default=480)
+    p.add_argument("--extract-max-new-tokens", type=int, default=None,
+                   help="default: extract()'s (the schema's longest document in bytes + 1)")
     add_eval_args(p)
     args = p.parse_args(argv)
 

@@ -176,6 +176,39 @@ class Grammar:
             self._hg = HoleGraph(self.lexer)
         return self._hg
 
+    def max_length(self) -> int | None:
+        """Bytes in the longest word of the language, or None if it is infinite (e.g. ``%ignore``d whitespace,
+        unbounded terminals or recursion). An upper bound: the sum of the longest lexemes along the longest
+        derivation (lexing can only rule words out). A word of at most this many bytes needs at most this many tokens
+        (every token has at least one byte), so it sizes a generation budget that always completes."""
+        if self.cfg.is_empty_language:
+            return None
+        terms = self.cfg.terminals
+        if any(t.ignored for t in terms):
+            return None
+        longest: dict[int, int] = {}
+        for i, dfa in enumerate(self.lexer.terminal_dfas):
+            n = dfa.max_accept_len()
+            if n is None:
+                if any(i in rhs for _, rhs in self.cfg.rules):
+                    return None
+                continue
+            longest[i] = n
+        # longest derivation: Bellman-Ford style relaxation; still growing after one round per rule -> a cycle that
+        # adds bytes -> infinite
+        rules = self.cfg.rules
+        for _ in range(len(rules) + 1):
+            changed = False
+            for lhs, rhs in rules:
+                if all(s in longest for s in rhs):
+                    v = sum(longest[s] for s in rhs)
+                    if v > longest.get(lhs, -1):
+                        longest[lhs] = v
+                        changed = True
+            if not changed:
+                return longest.get(self.cfg.start)
+        return None
+
     # -- checks ---------------------------------------------------------------------
     def accepts(self, text) -> bool:
         r = self.completable([text])

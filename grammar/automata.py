@@ -173,6 +173,38 @@ class ByteDFA:
         """int32 [n]: fewest bytes from each state to acceptance (0 if accepting), -1 if none (BFS)."""
         return self._backward_bfs(self.accept)
 
+    def max_accept_len(self) -> int | None:
+        """Length of the longest accepted string; None if there is no longest (a cycle on a path from the start to
+        acceptance) and -1 if nothing is accepted."""
+        if self.is_empty():
+            return -1
+        useful = self.reachable() & self.live()
+        src, dst = self._edges()
+        keep = useful[src] & useful[dst]
+        src, dst = src[keep], dst[keep]
+        # longest path in the useful subgraph (a DAG unless the language is infinite): Kahn's order
+        n = self.n_states
+        indeg = np.bincount(dst, minlength=n)
+        succ = [[] for _ in range(n)]
+        for a, b in zip(src.tolist(), dst.tolist()):
+            succ[a].append(b)
+        dist = np.full(n, -1, np.int64)
+        dist[self.start] = 0
+        order = [int(q) for q in np.flatnonzero(useful & (indeg == 0))]
+        seen = 0
+        while order:
+            q = order.pop()
+            seen += 1
+            for r in succ[q]:
+                if dist[q] >= 0:
+                    dist[r] = max(dist[r], dist[q] + 1)
+                indeg[r] -= 1
+                if indeg[r] == 0:
+                    order.append(r)
+        if seen < int(useful.sum()):
+            return None
+        return int(dist[useful & self.accept].max())
+
     def live(self) -> np.ndarray:
         """bool [n]: an accepting state is reachable (with ≥ 0 bytes)."""
         if self._live is None:

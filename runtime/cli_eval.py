@@ -92,7 +92,8 @@ def add_commands(sub) -> None:
     x.add_argument("--schema", default=None, help="JSON Schema file (default: the incident schema)")
     x.add_argument("--file", default=None, help="document (default: a synthetic ~20K-token log with incidents)")
     x.add_argument("--mode", default="block", choices=("block", "full", "window"))
-    x.add_argument("--max-new-tokens", type=int, default=480)
+    x.add_argument("--max-new-tokens", type=int, default=None,
+                   help="default: the schema's longest document in bytes + 1 if it is bounded (always completes), else 1024")
     x.add_argument("--demo-tokens", type=int, default=20000)
     x.add_argument("--incidents", type=int, default=6)
     x.add_argument("--seed", type=int, default=0)

@@ -143,7 +143,7 @@ class ExtractionError(ValueError):
 
 
 def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCTION, mode: str = "block", config=None,
-            max_new_tokens: int = 480, chat: bool = True, show_schema: bool = True, whitespace: str = "compact",
+            max_new_tokens: int | None = None, chat: bool = True, show_schema: bool = True, whitespace: str = "compact",
             return_text: bool = False):
     """Extract a JSON value following ``schema`` from ``document`` (any length) in one ``generate()`` call: the
     document goes through block memory (``mode``: block, full or window; ``config`` a BlockMemoryConfig) and
@@ -151,7 +151,10 @@ def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCT
     language, so the output validates (``whitespace="compact"``: no optional whitespace, so the model cannot pad
     the output with newlines; EOS is the only choice after the last brace). ``show_schema`` puts the schema in the
     prompt as well. Returns the parsed value (and the raw text with ``return_text``); raises
-    :class:`ExtractionError` if ``max_new_tokens`` ran out before the value was complete."""
+    :class:`ExtractionError` if ``max_new_tokens`` ran out before the value was complete. By default
+    ``max_new_tokens`` is the schema's longest document in bytes plus one (``Grammar.max_length``) when the schema
+    is bounded (``maxItems``, ``maxLength``/``pattern``/``enum`` strings, compact whitespace): every token has at
+    least one byte, so the output then always completes; for an unbounded schema it is 1024."""
     import torch
 
     from .cache import BlockMemoryCache
@@ -160,7 +163,11 @@ def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCT
 
     cfg = _config_for(config, mode)
     ids = prompt_ids(tok, document, instruction, schema if show_schema else None, chat)
-    proc = GrammarLogitsProcessor(schema_grammar(schema, whitespace), tok, model=model)
+    grammar = schema_grammar(schema, whitespace)
+    if max_new_tokens is None:
+        longest = grammar.max_length()
+        max_new_tokens = longest + 1 if longest is not None else 1024
+    proc = GrammarLogitsProcessor(grammar, tok, model=model)
     cache = BlockMemoryCache(model, cfg)
     eos = set(proc.table.eos_ids.tolist())
     with torch.no_grad():

@@ -257,3 +257,25 @@ def test_determinize_tables_grows_past_its_first_buffers():
 
     want = _determinize_tables_py(T, [[0, n]])
     assert len(sets) > 2048 and np.array_equal(trans, want[0]) and sets == want[1]
+
+
+def _longest_by_enumeration(d: ByteDFA, alphabet: bytes, limit: int):
+    """Longest accepted string over ``alphabet`` of at most ``limit`` bytes (-1 if none), by breadth-first search."""
+    best, frontier = (0 if d.accept[d.start] else -1), {d.start}
+    for n in range(1, limit + 1):
+        frontier = {int(d.trans[q, b]) for q in frontier for b in alphabet if d.trans[q, b] >= 0}
+        if any(d.accept[q] for q in frontier):
+            best = n
+    return best
+
+
+@given(st.sampled_from(["a{2,5}", "(?:ab|c){0,3}d?", "x|yz|", "[a-c]{1,3}(?:d|ee)", "(?:a|bb){2}c{0,4}",
+                        "a+", "(?:ab)*c", "[^\\s\\S]", "b?", "a{3}|b{1,6}"]))
+def test_max_accept_len_matches_enumeration(pattern):
+    d = regex_to_dfa(pattern)
+    got = d.max_accept_len()
+    brute = _longest_by_enumeration(d, b"abcdexyz", 12)
+    if got is None:  # infinite: strings of every length up to the limit keep being accepted
+        assert brute == 12 or _longest_by_enumeration(d, b"abcdexyz", 13) == 13
+    else:
+        assert got == brute

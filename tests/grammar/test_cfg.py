@@ -106,3 +106,27 @@ def test_gc_paused_restores_the_collector():
         gc.enable()
     Grammar.from_lark('start: "a"+')
     assert gc.isenabled()
+
+
+def test_max_length_of_finite_and_infinite_languages():
+    from memgram import Grammar
+
+    g = Grammar.from_lark('start: A B? "!"\nA: /[a-c]{2,5}/\nB: "xy" | "uvw"')
+    assert g.max_length() == 5 + 3 + 1
+    assert g.accepts("abcab" + "uvw" + "!") and not g.accepts("abcabc" + "uvw" + "!")
+    assert Grammar.from_lark('start: "a" start | "b"').max_length() is None                 # recursion adds bytes
+    assert Grammar.from_lark('start: A\nA: /a+/').max_length() is None                       # unbounded terminal
+    assert Grammar.from_lark('start: "a" "b"\n%ignore " "').max_length() is None             # ignored whitespace
+    assert Grammar.from_lark('start: a\na: b | "x"\nb: a | "yy"').max_length() == 2            # unit cycle adds nothing
+
+
+def test_max_length_of_a_bounded_json_schema_is_attained():
+    from memgram import Grammar
+
+    schema = {"type": "object", "properties": {"tags": {"type": "array", "maxItems": 2,
+                                                        "items": {"enum": ["low", "critical"]}},
+                                               "id": {"type": "string", "pattern": "^[a-z]{1,4}$"}},
+              "required": ["tags", "id"], "additionalProperties": False}
+    g = Grammar.from_json_schema(schema, whitespace="compact")
+    longest = '{"tags":["critical","critical"],"id":"abcd"}'
+    assert g.accepts(longest) and g.max_length() == len(longest)
