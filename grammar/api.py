@@ -137,6 +137,7 @@ class Grammar:
         self.cfg = cfg
         self.lexer = lexer
         self._hg = None
+        self._max_len = False  # not computed yet
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -181,6 +182,11 @@ class Grammar:
         unbounded terminals or recursion). An upper bound: the sum of the longest lexemes along the longest
         derivation (lexing can only rule words out). A word of at most this many bytes needs at most this many tokens
         (every token has at least one byte), so it sizes a generation budget that always completes."""
+        if self._max_len is False:
+            self._max_len = self._longest()
+        return self._max_len
+
+    def _longest(self) -> int | None:
         if self.cfg.is_empty_language:
             return None
         terms = self.cfg.terminals

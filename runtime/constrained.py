@@ -204,7 +204,9 @@ def _prompt_ids(model, tok, prompt, chat, system=None):
 
 def _generate_constrained(model, tok, ids, grammar, gen_kwargs):
     proc = GrammarLogitsProcessor(grammar, tok, model=model)
-    kw = dict(max_new_tokens=256, do_sample=False)
+    longest = grammar.max_length()
+    # a finite language's longest word in bytes bounds the tokens any output needs (each token has >= 1 byte)
+    kw = dict(max_new_tokens=longest + 1 if longest is not None else 256, do_sample=False)
     kw.update(gen_kwargs)
     lps = list(kw.pop("logits_processor", []) or []) + [proc]
     pad = getattr(tok, "pad_token_id", None)
@@ -232,7 +234,9 @@ def generate_json(model, tok, prompt: str, schema, *, chat: bool | None = None, 
     """Generate a JSON value that satisfies ``schema`` and return it parsed (validated with jsonschema).
 
     The chat template is applied when the tokenizer has one (``chat=False`` to use the raw prompt).
-    ``gen_kwargs`` go to ``model.generate`` (default greedy, ``max_new_tokens=256``)."""
+    ``gen_kwargs`` go to ``model.generate`` (default greedy; ``max_new_tokens``: the schema's longest document in
+    bytes + 1 when it is bounded, e.g. ``whitespace="compact"`` with bounded arrays and strings, so the output
+    always completes; else 256)."""
     g = schema_grammar(schema, whitespace)
     ids = _prompt_ids(model, tok, prompt, chat, system)
     data, _ = _generate_constrained(model, tok, ids, g, gen_kwargs)

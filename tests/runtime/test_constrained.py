@@ -230,3 +230,39 @@ def test_twenty_schemas_with_and_without_processor(default_model, capsys):
     with capsys.disabled():
         print(f"\n20 schemas: constrained {ok_con}/20 valid, unconstrained {ok_free}/20 valid")
     assert ok_con == 20 and ok_free < 20
+
+
+class _EagerModel:
+    """A stand-in for a model whose ``generate()`` is greedy over fixed preferences: it keeps writing "," and "ab"
+    (an output that wants to go on) and never chooses "]" unless nothing else is allowed."""
+
+    def __init__(self):
+        self.kwargs = None
+
+    def generate(self, ids, logits_processor, max_new_tokens, pad_token_id, do_sample):
+        self.kwargs = dict(max_new_tokens=max_new_tokens)
+        prefs = torch.tensor([[1.0, 0.0, 3.0, 2.0, 0.5, 0.5, -1.0, -9.0, -9.0]])  # "[" "]" "," "ab" "a" "b" eos
+        for _ in range(max_new_tokens):
+            scores = prefs.clone()
+            for p in logits_processor:
+                scores = p(ids, scores)
+            t = int(scores.argmax())
+            ids = torch.cat([ids, torch.tensor([[t]])], 1)
+            if t == 6:
+                break
+        return ids
+
+
+def test_default_budget_of_a_finite_language_always_completes():
+    from memgram.runtime.constrained import IncompleteOutputError, _generate_constrained
+
+    table = TokenTable([b"[", b"]", b",", b"ab", b"a", b"b", b"", b""], special=[0] * 6 + [1, 1], eos_ids=[6],
+                       logits_width=9)
+    g = Grammar.from_lark('start: "[" (ITEM ("," ITEM)~0..29)? "]"\nITEM: "ab"')
+    assert g.max_length() == 2 + 30 * 2 + 29
+    model = _EagerModel()
+    data, ended = _generate_constrained(model, table, torch.tensor([[7]]), g, {})
+    assert model.kwargs["max_new_tokens"] == g.max_length() + 1
+    assert data == b"[" + b",".join([b"ab"] * 30) + b"]" and ended
+    with pytest.raises(IncompleteOutputError):  # a smaller explicit budget runs out before the "]"
+        _generate_constrained(_EagerModel(), table, torch.tensor([[7]]), g, {"max_new_tokens": 20})
