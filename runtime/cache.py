@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import copy
 import weakref
 
 import torch
@@ -52,6 +53,19 @@ class BlockMemoryLayer(CacheLayerMixin):
         if cache is None:
             raise RuntimeError("this BlockMemoryLayer's BlockMemoryCache no longer exists")
         return cache
+
+    def __deepcopy__(self, memo):
+        # a copy made as part of a copy of the whole cache belongs to that copy (the weak reference would otherwise
+        # still point at the original)
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        owner = self._cache()
+        for k, v in self.__dict__.items():
+            if k == "_cache":
+                new._cache = weakref.ref(memo[id(owner)]) if owner is not None and id(owner) in memo else v
+            else:
+                setattr(new, k, copy.deepcopy(v, memo))
+        return new
 
     # -- CacheLayerMixin ------------------------------------------------------------------------------------
     def lazy_initialization(self, key_states, value_states):

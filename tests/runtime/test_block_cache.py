@@ -359,3 +359,24 @@ def test_finished_cache_is_freed_without_the_cyclic_collector():
         assert [r() for r in refs] == [None] * len(refs)
     finally:
         gc.enable()
+
+
+def test_deep_copied_cache_continues_on_its_own():
+    """copy.deepcopy of a used cache (e.g. to branch a conversation) gives an independent cache whose layers belong to
+    the copy: it continues exactly as the original would, also after the original is gone."""
+    import copy
+
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (1, 150))
+    more = torch.randint(1, 97, (1, 30))
+    cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+    with torch.no_grad():
+        model(ids, cache=cache)
+    twin = copy.deepcopy(cache)
+    assert all(layer.cache is twin for layer in twin.layers)
+    with torch.no_grad():
+        want = model(torch.cat([ids, more], 1)[:, 150:], cache=cache,
+                     position_ids=torch.arange(150, 180).unsqueeze(0)).logits
+        del cache
+        got = model(more, cache=twin, position_ids=torch.arange(150, 180).unsqueeze(0)).logits
+    torch.testing.assert_close(got, want)
