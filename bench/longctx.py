@@ -86,9 +86,10 @@ def extraction_records(model, tok, modes, cfg, samples, n_tokens, incidents, see
             print(f"extract {mode} sample {s}: ~{n_tokens} tokens, {incidents} incidents ...", flush=True)
             reset_peak_rss()
             t0 = time.perf_counter()
+            stats = {}
             try:
                 value, raw = extract(model, tok, text, INCIDENT_SCHEMA, mode=mode, config=cfg,
-                                     max_new_tokens=max_new_tokens, return_text=True)
+                                     max_new_tokens=max_new_tokens, return_text=True, stats=stats)
                 valid, err = True, None
             except ExtractionError as e:
                 value, raw, valid, err = {"incidents": []}, None, False, str(e)
@@ -98,7 +99,7 @@ def extraction_records(model, tok, modes, cfg, samples, n_tokens, incidents, see
             rec.update(length=n, tokens=n, score=sc["recall"], correct=sc["recall"] == 1.0 and sc["precision"] == 1.0,
                        valid_json=valid, error=err, precision=sc["precision"], recall=sc["recall"], f1=sc["f1"],
                        tp=sc["tp"], predicted=sc["predicted"], gold=sc["gold"], answer=raw, expected=gold,
-                       seconds=dt, tokens_per_s=n / dt, peak_rss_mb=peak_rss_mb(), unit_mb=0.0)
+                       seconds=dt, tokens_per_s=n / dt, peak_rss_mb=peak_rss_mb(), unit_mb=stats.get("units", 0) / 2**20)
             on_record(rec)
 
 

@@ -144,13 +144,14 @@ class ExtractionError(ValueError):
 
 def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCTION, mode: str = "block", config=None,
             max_new_tokens: int | None = None, chat: bool = True, show_schema: bool = True, whitespace: str = "compact",
-            return_text: bool = False):
+            return_text: bool = False, stats: dict | None = None):
     """Extract a JSON value following ``schema`` from ``document`` (any length) in one ``generate()`` call: the
     document goes through block memory (``mode``: block, full or window; ``config`` a BlockMemoryConfig) and
     :class:`~memgram.runtime.constrained.GrammarLogitsProcessor` keeps every generated token inside the schema's
     language, so the output validates (``whitespace="compact"``: no optional whitespace, so the model cannot pad
     the output with newlines; EOS is the only choice after the last brace). ``show_schema`` puts the schema in the
-    prompt as well. Returns the parsed value (and the raw text with ``return_text``); raises
+    prompt as well. ``stats``: a dict that receives the cache's ``memory_stats()`` (bytes in memory units, ...).
+    Returns the parsed value (and the raw text with ``return_text``); raises
     :class:`ExtractionError` if ``max_new_tokens`` ran out before the value was complete. By default
     ``max_new_tokens`` is the schema's longest document in bytes plus one (``Grammar.max_length``) when the schema
     is bounded (``maxItems``, ``maxLength``/``pattern``/``enum`` strings, compact whitespace): every token has at
@@ -174,6 +175,8 @@ def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCT
         out = model.generate(ids, cache=cache, max_new_tokens=max_new_tokens, do_sample=False,
                              attention_mask=torch.ones_like(ids), pad_token_id=int(proc.table.eos_ids[0]),
                              prefill_chunk_size=cfg.prefill_chunk, logits_processor=[proc])
+    if stats is not None:
+        stats.update(cache.memory_stats())
     body = [t for t in out[0, ids.shape[1]:].tolist() if t not in eos]
     text = b"".join(proc.table.token_bytes[t] for t in body).decode("utf-8", errors="replace")
     try:

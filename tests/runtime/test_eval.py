@@ -345,7 +345,9 @@ def test_extract_output_always_validates(default_model):
     schema["properties"]["incidents"]["items"]["properties"]["host"] = {"enum": list(HOSTS)}
     cfg = BlockMemoryConfig(n_init=16, n_local=128, block_size=32, topk=2, repr_topk=2, exec_chunk=64,
                             prefill_chunk=128)
-    value, raw = extract(model, tok, text, schema, mode="block", config=cfg, show_schema=False, return_text=True)
+    value, raw = extract(model, tok, text, schema, mode="block", config=cfg, show_schema=False, return_text=True,
+                         stats=(stats := {}))
+    assert stats["units"] > 0 and stats["n_units"] > 0  # the 6-line log is longer than the 128-token window
     jsonschema.validate(value, schema)
     assert raw == json.dumps(value, separators=(",", ":"))  # compact: no padding
     s = score_extraction(value, gold)
