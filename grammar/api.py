@@ -179,7 +179,7 @@ class Grammar:
 
     def max_length(self) -> int | None:
         """Bytes in the longest word of the language, or None if it is infinite (e.g. ``%ignore``d whitespace,
-        unbounded terminals or recursion). An upper bound: the sum of the longest lexemes along the longest
+        unbounded terminals or recursion) or empty. An upper bound: the sum of the longest lexemes along the longest
         derivation (lexing can only rule words out). A word of at most this many bytes needs at most this many tokens
         (every token has at least one byte), so it sizes a generation budget that always completes."""
         if self._max_len is False:
@@ -199,7 +199,8 @@ class Grammar:
                 if any(i in rhs for _, rhs in self.cfg.rules):
                     return None
                 continue
-            longest[i] = n
+            if n >= 0:  # a terminal that matches nothing makes its rules derive nothing
+                longest[i] = n
         # longest derivation: Bellman-Ford style relaxation; still growing after one round per rule -> a cycle that
         # adds bytes -> infinite
         rules = self.cfg.rules
