@@ -182,7 +182,8 @@ class ByteDFA:
         src, dst = self._edges()
         keep = useful[src] & useful[dst]
         src, dst = src[keep], dst[keep]
-        # longest path in the useful subgraph (a DAG unless the language is infinite): Kahn's order
+        # longest path in the useful subgraph (a DAG unless the language is infinite): Kahn's order; every useful
+        # state is reachable from the start, so in a DAG the start is the only one without predecessors
         n = self.n_states
         indeg = np.bincount(dst, minlength=n)
         succ = [[] for _ in range(n)]
@@ -196,8 +197,7 @@ class ByteDFA:
             q = order.pop()
             seen += 1
             for r in succ[q]:
-                if dist[q] >= 0:
-                    dist[r] = max(dist[r], dist[q] + 1)
+                dist[r] = max(dist[r], dist[q] + 1)
                 indeg[r] -= 1
                 if indeg[r] == 0:
                     order.append(r)

@@ -202,12 +202,18 @@ def _prompt_ids(model, tok, prompt, chat, system=None):
     return ids.to(model.device)
 
 
+def token_budget(grammar: Grammar, unbounded: int) -> int:
+    """A ``max_new_tokens`` that any output completes within when the language is finite: its longest word in bytes
+    (each token has at least one byte) plus one for EOS; ``unbounded`` when the language is infinite."""
+    longest = grammar.max_length()
+    return longest + 1 if longest is not None else unbounded
+
+
 def _generate_constrained(model, tok, ids, grammar, gen_kwargs):
     proc = GrammarLogitsProcessor(grammar, tok, model=model)
-    longest = grammar.max_length()
-    # a finite language's longest word in bytes bounds the tokens any output needs (each token has >= 1 byte)
-    kw = dict(max_new_tokens=longest + 1 if longest is not None else 256, do_sample=False)
-    kw.update(gen_kwargs)
+    kw = dict(do_sample=False, **gen_kwargs)
+    if "max_new_tokens" not in kw:
+        kw["max_new_tokens"] = token_budget(grammar, 256)
     lps = list(kw.pop("logits_processor", []) or []) + [proc]
     pad = getattr(tok, "pad_token_id", None)
     if pad is None:

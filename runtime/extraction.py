@@ -159,15 +159,14 @@ def extract(model, tok, document: str, schema: dict, instruction: str = INSTRUCT
     import torch
 
     from .cache import BlockMemoryCache
-    from .constrained import GrammarLogitsProcessor, schema_grammar
+    from .constrained import GrammarLogitsProcessor, schema_grammar, token_budget
     from .eval_runner import _config_for
 
     cfg = _config_for(config, mode)
     ids = prompt_ids(tok, document, instruction, schema if show_schema else None, chat)
     grammar = schema_grammar(schema, whitespace)
     if max_new_tokens is None:
-        longest = grammar.max_length()
-        max_new_tokens = longest + 1 if longest is not None else 1024
+        max_new_tokens = token_budget(grammar, 1024)
     proc = GrammarLogitsProcessor(grammar, tok, model=model)
     cache = BlockMemoryCache(model, cfg)
     eos = set(proc.table.eos_ids.tolist())
