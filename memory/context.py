@@ -200,8 +200,9 @@ class LayerContext:
         sl = self._slice(vs, c1)
         k_loc = self.k_rot[:, sl].unsqueeze(0)
         v_loc = self.v[:, sl].unsqueeze(0)
-        q_pos = torch.arange(c0 - self.anchor, c1 - self.anchor, device=dev)
-        k_pos = torch.arange(vs - self.anchor, c1 - self.anchor, device=dev)
+        # int32: what the kernels take (positions relative to the anchor stay small)
+        q_pos = torch.arange(c0 - self.anchor, c1 - self.anchor, device=dev, dtype=torch.int32)
+        k_pos = torch.arange(vs - self.anchor, c1 - self.anchor, device=dev, dtype=torch.int32)
         q_loc = self.rope.rotate_range(q, c0 - self.anchor).unsqueeze(0)
         if self.units is not None:  # block mode: the attention mass of each window key, from the same scores
             o_l, lse_l, mass = kernels.segment_attention_with_mass(q_loc, k_loc, v_loc, scale, q_pos=q_pos, k_pos=k_pos,

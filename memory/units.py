@@ -65,10 +65,13 @@ class UnitStore:
         if m == 0:
             return
         self._grow(self.n + m)
-        for i in range(m):
-            k, v = self._unit(self.n + i)
-            k.copy_(keys[i], non_blocking=self.pin)
-            v.copy_(values[i], non_blocking=self.pin)
+        i = 0
+        while i < m:  # one copy per page touched, not per unit
+            p, o = divmod(self.n + i, self.page)
+            take = min(m - i, self.page - o)
+            self._kp[p][o : o + take].copy_(keys[i : i + take], non_blocking=self.pin)
+            self._vp[p][o : o + take].copy_(values[i : i + take], non_blocking=self.pin)
+            i += take
         if self.n + m > self._reprs.shape[0]:
             grown = torch.empty(max(self.n + m, 2 * self._reprs.shape[0]), self.h, self.d, dtype=torch.float32, device=self.device)
             grown[: self.n] = self._reprs[: self.n]

@@ -4,7 +4,7 @@
 >>> import memgram                                                   # doctest: +SKIP
 >>> model, tok = memgram.load_default_model()                        # doctest: +SKIP
 >>> cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig())   # doctest: +SKIP
->>> out = model.generate(ids, past_key_values=cache, max_new_tokens=16)    # doctest: +SKIP
+>>> out = model.generate(ids, cache=cache, max_new_tokens=16)    # doctest: +SKIP
 """
 from __future__ import annotations
 

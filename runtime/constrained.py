@@ -265,13 +265,6 @@ def generate_code(model, tok, prompt: str, grammar="cpp", *, chat: bool | None =
 
 
 # ----------------------------------------------------------------------------- infilling
-def _cache_kw(model) -> str:
-    """``cache`` (transformers >= 5.24) or ``past_key_values`` (older 5.x)."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
 def _split_pieces(pieces):
     out = []
     for p in pieces:
@@ -331,7 +324,7 @@ def infill(model, tok, pieces, grammar="cpp", *, max_new_tokens: int = 48, top_k
                 if past is None:
                     out = model(input_ids=ids, use_cache=True)
                 else:
-                    out = model(input_ids=ids[:, -1:], use_cache=True, **{_cache_kw(model): past})
+                    out = model(input_ids=ids[:, -1:], use_cache=True, cache=past)
             past = out.past_key_values
             logits = out.logits[0, -1].float()
             if pm is not None:

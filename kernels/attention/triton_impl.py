@@ -217,10 +217,11 @@ def _key_mass_kernel(
 def attn_config(D: int, DV: int, fp32: bool = False) -> dict:
     """Tile sizes and launch options of the attention kernel for head dims ``D`` (keys) and ``DV`` (values).
 
-    Chosen from ahead-of-time compiles (bench/kernels_compile.py prints registers and spills per config; no GPU
-    was available to time them): fp16/bf16, head dim <= 64: 64x64 tiles, 8 warps; 128: 64x32 tiles, 8 warps,
-    2 stages (no spills on sm_90; 264 B of spill stack on sm_80). fp32 inputs (IEEE dots): 32x32 tiles, 4 warps
-    (8 for head dim 128). Timing these on a real GPU with bench/kernels.py is the first thing to do on one.
+    fp16/bf16: 64x64 tiles, 4 warps, 2 stages for head dims 64 and 128 — the fastest of 12 configurations timed on an
+    H200 (``bench/kernels_tune.py``, bench/out/kernels_tune.json): one block-memory chunk's two segments took 241 us
+    at head dim 128 (32/8 heads) vs 422 us with the earlier 64x32 / 8-warp guess, and 137 us at head dim 64 (9/3
+    heads, the embedded model) vs 143 us. fp32 inputs (IEEE dots): 32x32 tiles, 4 warps (8 for head dim 128), not
+    timed on a GPU.
     """
     bd = max(16, next_pow2(D))
     bdv = max(16, next_pow2(DV))
@@ -230,18 +231,24 @@ def attn_config(D: int, DV: int, fp32: bool = False) -> dict:
     wide = max(bd, bdv)
     if fp32:
         return dict(BLOCK_M=32, BLOCK_N=32, BLOCK_D=bd, BLOCK_DV=bdv, num_warps=4 if wide <= 64 else 8, num_stages=2)
-    bn = 64 if wide <= 64 else 32
-    return dict(BLOCK_M=64, BLOCK_N=bn, BLOCK_D=bd, BLOCK_DV=bdv, num_warps=8, num_stages=2)
+    return dict(BLOCK_M=64, BLOCK_N=64, BLOCK_D=bd, BLOCK_DV=bdv, num_warps=4 if wide <= 128 else 8, num_stages=2)
 
 
 def mass_config(D: int, fp32: bool = False) -> dict:
-    """Tiles of the key-mass kernel (a key tile per program, query rows looped); see ``attn_config``."""
+    """Tiles of the key-mass kernel (a key tile per program, query rows looped); see ``attn_config``.
+
+    fp16/bf16, timed on an H200 (bench/out/kernels_tune.json, local segment of one chunk): head dim 64 (9/3 heads):
+    128x64 tiles, 8 warps, 3 stages, 43 us (was 64x64 / 4 warps: 129 us); head dim 128 (32/8 heads): 64x128, 4 warps,
+    151 us (was 32x64 / 8 warps: 268 us).
+    """
     bd = max(16, next_pow2(D))
     if interpreting():
         return dict(BLOCK_M=64, BLOCK_N=64, BLOCK_D=bd)
     if fp32:
         return dict(BLOCK_M=32, BLOCK_N=32, BLOCK_D=bd, num_warps=4, num_stages=2)
-    return dict(BLOCK_M=64 if bd <= 64 else 32, BLOCK_N=64, BLOCK_D=bd, num_warps=8 if bd > 64 else 4, num_stages=2)
+    if bd <= 64:
+        return dict(BLOCK_M=128, BLOCK_N=64, BLOCK_D=bd, num_warps=8, num_stages=3)
+    return dict(BLOCK_M=64, BLOCK_N=128, BLOCK_D=bd, num_warps=4 if bd <= 128 else 8, num_stages=2)
 
 
 def _pos_args(q_pos, k_pos, window, device):
@@ -265,10 +272,12 @@ def segment_attention_triton(q, k, v, scale, *, q_pos=None, k_pos=None, window=N
     if H % Hkv:
         raise ValueError(f"query heads {H} not a multiple of KV heads {Hkv}")
     G = H // Hkv
-    o = torch.zeros(B, H, Lq, DV, device=q.device, dtype=torch.float32)
-    lse = torch.full((B, H, Lq), float("-inf"), device=q.device, dtype=torch.float32)
     if Lk == 0 or Lq == 0 or B == 0:
-        return o, lse
+        return (torch.zeros(B, H, Lq, DV, device=q.device, dtype=torch.float32),
+                torch.full((B, H, Lq), float("-inf"), device=q.device, dtype=torch.float32))
+    # the grid covers every (head, query) row and the kernel stores each one: no memset needed
+    o = torch.empty(B, H, Lq, DV, device=q.device, dtype=torch.float32)
+    lse = torch.empty(B, H, Lq, device=q.device, dtype=torch.float32)
     has_pos, has_window, qp, kp, win = _pos_args(q_pos, k_pos, window, q.device)
     has_km = key_mask is not None
     km = key_mask.to(device=q.device, dtype=torch.int8).reshape(B, Lk) if has_km else None
@@ -293,9 +302,9 @@ def key_mass_triton(q, k, scale, lse, *, q_pos=None, k_pos=None, window=None, ke
     B, H, Lq, D = q.shape
     Hkv, Lk = k.shape[1], k.shape[2]
     G = H // Hkv
-    mass = torch.zeros(B, Hkv, Lk, device=q.device, dtype=torch.float32)
     if Lk == 0 or Lq == 0 or B == 0:
-        return mass
+        return torch.zeros(B, Hkv, Lk, device=q.device, dtype=torch.float32)
+    mass = torch.empty(B, Hkv, Lk, device=q.device, dtype=torch.float32)  # every key stored by its program
     has_pos, has_window, qp, kp, win = _pos_args(q_pos, k_pos, window, q.device)
     has_km = key_mask is not None
     km = key_mask.to(device=q.device, dtype=torch.int8).reshape(B, Lk) if has_km else None

@@ -90,6 +90,8 @@ def test_unit_store_pages_grow_without_copies():
     first_page = st._kp[0]
     st.add(keys[4:], keys[4:] + 0.5, torch.zeros(6, 1, 2))
     assert st._kp[0] is first_page and len(st._kp) == 4  # pages are appended, never reallocated
+    for u in range(10):  # adds that cross page boundaries put every unit where fetch looks for it
+        assert torch.equal(st._unit(u)[0], keys[u]) and torch.equal(st._unit(u)[1], keys[u] + 0.5)
     k, v = st.fetch(torch.tensor([9, 2, 3]))
     torch.testing.assert_close(k, torch.cat([keys[9], keys[2], keys[3]], 1))
     torch.testing.assert_close(v, torch.cat([keys[9], keys[2], keys[3]], 1) + 0.5)
