@@ -156,6 +156,23 @@ class BlockMemoryLayer(CacheLayerMixin):
         return out
 
 
+def _check_cache_keyword(model) -> None:
+    """memgram passes its cache as ``cache=`` (transformers >= 5.24). Older 5.x name it ``past_key_values`` and take
+    ``cache=`` silently into ``**kwargs``: the model would then run without any cache (seen with 5.17), so refuse."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a forward without a signature: nothing to check
+        return
+    if "cache" not in params and "past_key_values" in params:
+        import transformers
+
+        raise UnsupportedModelError(
+            f"this model's forward() takes its cache as `past_key_values` (transformers {transformers.__version__}); "
+            "memgram needs transformers >= 5.24, whose models take `cache=`: pip install 'transformers>=5.24,<6'")
+
+
 class BlockMemoryCache(Cache):
     """A transformers ``Cache`` that gives a decoder-only model InfLLM block memory.
 
@@ -181,6 +198,7 @@ class BlockMemoryCache(Cache):
                 f"model type {mtype!r} is not supported by block memory; supported: {', '.join(SUPPORTED_MODEL_TYPES)}"
             )
         check_rope_type(mcfg)
+        _check_cache_keyword(model)
         decoder = _decoder(model)
         n_heads = mcfg.num_attention_heads
         n_kv = getattr(mcfg, "num_key_value_heads", None) or n_heads

@@ -218,6 +218,19 @@ def test_unsupported_models_raise():
         memgram.BlockMemoryCache(transformers.GPT2LMHeadModel(cfg), memgram.BlockMemoryConfig(**SMALL))
 
 
+def test_a_forward_that_would_ignore_the_cache_is_refused():
+    """transformers < 5.24 names the keyword ``past_key_values`` and would swallow ``cache=`` into **kwargs, running
+    without memory (seen with 5.17 on a GPU machine): refused with the version to install."""
+    model = tiny("llama")
+
+    def old_forward(input_ids=None, past_key_values=None, **kwargs):  # the pre-5.24 signature
+        raise AssertionError("not called")
+
+    model.forward = old_forward
+    with pytest.raises(memgram.UnsupportedModelError, match=r"past_key_values.*transformers >= 5\.24"):
+        memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
+
+
 def test_beam_search_is_refused_clearly():
     model = tiny("llama")
     cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**SMALL))
