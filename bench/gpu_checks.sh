@@ -4,10 +4,12 @@
 #   After `make setup` on a CUDA machine:      bash bench/gpu_checks.sh            (results in bench/out/)
 #   On a bare lent machine whose python3 already holds torch, triton and transformers (no network there):
 #     here:   .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w .whl .
-#             + wheels of lark, gguf, jsonschema (+ referencing, jsonschema-specifications, rpds-py) in .whl/
+#             + wheels of lark, gguf, jsonschema (+ referencing, jsonschema-specifications, rpds-py) in .whl/, and of
+#               transformers >= 5.24 where the machine's is older (its 5.17 ignored `cache=`: seen 2026-11-28)
 #             + the embedded model's config.json in .gpu/smollm2/ (prefill then times random weights of that shape:
 #               the 98 MB GGUF does not travel; the cost does not depend on the weights)
 #     there:  bash bench/gpu_checks.sh          (with .whl and .gpu carried; OUT=dir collects the results)
+# STEPS="pytest kernels prefill profile tune" picks steps (default: all but tune); LENGTHS, MODES, PROFILE_LENGTH too.
 # Each step has its own time limit and a failing step does not stop the others; the exit status is that of the
 # first failing step.
 set -uo pipefail
