@@ -54,6 +54,14 @@ def block_config(spec: str) -> "memgram.BlockMemoryConfig":
         raise SystemExit(f"--modes {spec!r}: {e}")
 
 
+def make_cache(model, mode: str):
+    """``full``: SDPA with a DynamicCache; otherwise a BlockMemoryCache of the ``block_config`` spec."""
+    if mode == "full":
+        model.set_attn_implementation("sdpa")
+        return DynamicCache(config=model.config)
+    return memgram.BlockMemoryCache(model, block_config(mode))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lengths", default="2048,4096")
@@ -93,17 +101,10 @@ def main(argv=None):
     for L in [int(x) for x in a.lengths.split(",")]:
         ids = torch.randint(100, vocab - 100, (1, L), generator=torch.Generator().manual_seed(L))
         for mode in modes:
-            if mode == "full":
-                model.set_attn_implementation("sdpa")
-                cache = DynamicCache(config=model.config)
-            else:
-                cache = memgram.BlockMemoryCache(model, block_config(mode))
-            if (mode, "warm") not in warmed:  # first use: CUDA/Triton/SDPA initialisation stays out of the timings
-                warm_cache = DynamicCache(config=model.config) if mode == "full" else memgram.BlockMemoryCache(
-                    model, block_config(mode))
-                prefill(model, ids[:, : min(L, 3 * a.chunk + 1024)], warm_cache, a.chunk)
-                warmed.add((mode, "warm"))
-                del warm_cache
+            if mode not in warmed:  # first use: CUDA/Triton/SDPA initialisation stays out of the timings
+                prefill(model, ids[:, : min(L, 3 * a.chunk + 1024)], make_cache(model, mode), a.chunk)
+                warmed.add(mode)
+            cache = make_cache(model, mode)
             dt, peak = prefill(model, ids, cache, a.chunk)
             if cache.get_seq_length() != L:  # e.g. a transformers whose forward() ignores the cache keyword
                 raise SystemExit(f"{mode}: the cache holds {cache.get_seq_length()} tokens after a {L}-token prefill: "

@@ -221,8 +221,8 @@ def attn_config(D: int, DV: int, fp32: bool = False) -> dict:
     H200 (``bench/kernels_tune.py``, bench/out/kernels_tune.json): one block-memory chunk's two segments took 241 us
     at head dim 128 (32/8 heads) vs 422 us with the earlier 64x32 / 8-warp guess, and 137 us at head dim 64 (9/3
     heads, the embedded model) vs 143 us. At head dim 128 with 4 warps ptxas spills (~0.8-1 KB of stack per thread,
-    bench/kernels_compile.py), yet the 8-warp tiles without spills timed 2x slower. fp32 inputs (IEEE dots): 32x32 tiles, 4 warps (8 for head dim 128), not
-    timed on a GPU.
+    bench/kernels_compile.py), yet the 8-warp tiles without spills timed 2x slower. fp32 inputs (IEEE dots): 32x32
+    tiles, 4 warps (8 for head dim 128), not timed on a GPU.
     """
     bd = max(16, next_pow2(D))
     bdv = max(16, next_pow2(DV))
