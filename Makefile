@@ -25,10 +25,10 @@ demo: setup
 	$(VENV)/bin/memgram demo
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider
+	MEMGRAM_REQUIRE_TEST_DEPS=1 $(PY) -m pytest -q -p no:cacheprovider
 
 test-all: setup
-	$(PY) -m pytest -q -p no:cacheprovider -m ''
+	MEMGRAM_REQUIRE_TEST_DEPS=1 $(PY) -m pytest -q -p no:cacheprovider -m ''
 
 clean:
 	rm -rf $(VENV) build *.egg-info

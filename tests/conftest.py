@@ -15,6 +15,24 @@ except ImportError:  # pragma: no cover
     pass
 
 
+def pytest_configure(config):
+    """``MEMGRAM_REQUIRE_TEST_DEPS=1`` (set by ``make test``, whose set-up installs them): the optional test
+    dependencies must import, so that the tests that skip without them (Triton interpreter tests, jsonschema
+    agreement) cannot be skipped silently by a broken install."""
+    if os.environ.get("MEMGRAM_REQUIRE_TEST_DEPS") != "1":
+        return
+    import importlib
+
+    missing = []
+    for name in ("triton", "jsonschema", "lark", "hypothesis"):
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # noqa: BLE001 - any import failure is a broken set-up here
+            missing.append(f"{name} ({type(e).__name__}: {e})")
+    if missing:
+        raise pytest.UsageError("MEMGRAM_REQUIRE_TEST_DEPS=1 but these do not import: " + "; ".join(missing))
+
+
 @pytest.fixture(scope="session")
 def default_model():
     """The embedded SmolLM2-135M-Instruct (tests using it are marked ``model``)."""
