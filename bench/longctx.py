@@ -53,7 +53,7 @@ def reuse_records(path, recs, done, cfg, seed, tasks, modes, lengths, depths, sa
     data = json.load(open(path))
     meta = data.get("meta", {})
     # keys added to the config later, with the only behaviour that existed before them
-    legacy = {"memory_positions": "fixed", "tail_lookup": False}
+    legacy = {"memory_positions": "fixed", "tail_lookup": False, "max_distance": None}
     theirs = {k: v for k, v in {**legacy, **meta.get("config", {})}.items() if k != "mode"}
     ours = {k: v for k, v in cfg.to_dict().items() if k != "mode"}
     if theirs != ours:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 MODES = ("block", "window", "full")
-MEMORY_POSITIONS = ("fixed", "ordered")
+MEMORY_POSITIONS = ("fixed", "ordered", "true")
 
 
 @dataclass
@@ -28,7 +28,12 @@ class BlockMemoryConfig:
         lost: the model sees the unit's tokens as simultaneous);
       * ``"ordered"``: sinks, then the retrieved units in their original order, laid out contiguously just before the
         local window, each token at its distance in that compressed text (at most ``n_init + topk * block_size`` beyond
-        the window, so within the trained length whenever the window is).
+        the window, so within the trained length whenever the window is);
+      * ``"true"``: every sink and unit key at its true distance from the query, capped at ``max_distance``
+        (``None``: the model's trained context minus ``exec_chunk``, resolved by ``BlockMemoryCache``; keys farther
+        back than the cap, measured from the chunk's first query, all sit at the cap). Within the trained length this
+        is sparse attention at true positions (with every unit retrieved: full attention exactly); beyond it the far
+        keys share one distance, as in "fixed" but at the cap.
 
     ``tail_lookup``: in block mode the last query of every forward call forms a chunk of its own, so the position
     that predicts the next token retrieves units with its own query, as every decoding step does (InfLLM lets it
@@ -55,7 +60,8 @@ class BlockMemoryConfig:
     mode: str = "block"
     offload_device: str = "cpu"
     prefill_chunk: int | None = 2048  # generate(): prompt fed in pieces of this many tokens (None: leave as is)
-    memory_positions: str = "fixed"  # "fixed" (InfLLM) or "ordered"; see the class docstring
+    memory_positions: str = "fixed"  # "fixed" (InfLLM), "ordered" or "true"; see the class docstring
+    max_distance: int | None = None  # memory_positions="true": cap on a memory key's distance (None: from the model)
     tail_lookup: bool = False  # block mode: the last query of each forward call retrieves units on its own
 
     def validate(self) -> "BlockMemoryConfig":
@@ -83,6 +89,8 @@ class BlockMemoryConfig:
                     "chunk must fit in the device cache together")
         if self.memory_positions not in MEMORY_POSITIONS:
             bad(f"memory_positions must be one of {MEMORY_POSITIONS}, got {self.memory_positions!r}")
+        if self.max_distance is not None and (not isinstance(self.max_distance, int) or self.max_distance < 1):
+            bad(f"max_distance must be a positive integer or None, got {self.max_distance!r}")
         if self.prefill_chunk is not None and (not isinstance(self.prefill_chunk, int) or self.prefill_chunk < 1):
             bad(f"prefill_chunk must be a positive integer or None, got {self.prefill_chunk!r}")
         return self

@@ -12,7 +12,8 @@ Timeline of a token at absolute position ``p`` (counting real tokens of the sequ
 
 Attention of a chunk of queries ``[c0, c1)``: one joint softmax over
   * the *global* segment — sinks + the ``topk`` units that score highest against the chunk — with every key at one
-    fixed distance (``n_local``) from every query, and
+    fixed distance (``n_local``) from every query (InfLLM; see ``BlockMemoryConfig.memory_positions`` for the
+    others), and
   * the *local* segment — positions ``[max(0, c0 - n_local), c1)`` plus the remainder before them — at true
     relative distances, causal.
 Rotation angles come from positions relative to an ``anchor`` that follows the window, so they stay below
@@ -41,6 +42,8 @@ class LayerContext:
         self.dtype, self.device = dtype, torch.device(device)
         self.rope = rope
         self.full = cfg.mode == "full"
+        if cfg.memory_positions == "true" and cfg.max_distance is None:
+            raise ValueError("memory_positions='true' needs max_distance (BlockMemoryCache sets it from the model)")
         self.n = 0  # tokens appended so far
         # local buffer, indexed by absolute position - buf_start
         self.buf_start = 0
@@ -193,6 +196,17 @@ class LayerContext:
                 G = k_g.shape[1]
                 k_g = self.rope.rotate_range(k_g, 0).unsqueeze(0)
                 q_g = self.rope.rotate_range(q, c0 - vs + G)
+            elif cfg.memory_positions == "true":
+                # a frame where the chunk's first query sits at D = max_distance: key at true position p at
+                # max(0, p - c0 + D), i.e. at its true distance unless that is beyond D
+                D = cfg.max_distance
+                pos = [torch.arange(self.n_sink, device=dev)]
+                if have_units:
+                    B = cfg.block_size
+                    pos.append((cfg.n_init + idx.to(dev).view(-1, 1) * B + torch.arange(B, device=dev)).view(-1))
+                pos = (torch.cat(pos) + (D - c0)).clamp_(min=0)
+                k_g = self.rope.rotate(k_g, pos).unsqueeze(0)
+                q_g = self.rope.rotate_range(q, D)
             else:
                 k_g = self.rope.rotate_at(k_g, 0).unsqueeze(0)  # position 0 (applies any rope scaling factor)
             parts.append(kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import weakref
 
 import torch
@@ -190,8 +191,12 @@ class BlockMemoryCache(Cache):
         cfg = config or BlockMemoryConfig()
         if overrides:
             cfg = BlockMemoryConfig(**{**cfg.to_dict(), **overrides})
-        self.config = cfg.validate()
+        cfg = cfg.validate()
         mcfg = model.config
+        if cfg.memory_positions == "true" and cfg.max_distance is None:
+            trained = getattr(mcfg, "max_position_embeddings", None) or 2 * cfg.n_local + cfg.exec_chunk
+            cfg = replace(cfg, max_distance=max(cfg.n_local + cfg.exec_chunk, trained - cfg.exec_chunk))
+        self.config = cfg
         mtype = getattr(mcfg, "model_type", None)
         if mtype not in SUPPORTED_MODEL_TYPES:
             raise UnsupportedModelError(

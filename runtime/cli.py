@@ -24,7 +24,8 @@ def _config(args):
 
     return BlockMemoryConfig(n_init=args.n_init, n_local=args.n_local, block_size=args.block_size, topk=args.topk,
                              repr_topk=args.repr_topk, exec_chunk=args.exec_chunk,
-                             memory_positions=args.memory_positions, tail_lookup=args.tail_lookup).validate()
+                             memory_positions=args.memory_positions, max_distance=args.max_distance,
+                             tail_lookup=args.tail_lookup).validate()
 
 
 def _add_memory_args(p):
@@ -38,7 +39,11 @@ def _add_memory_args(p):
     g.add_argument("--topk", type=int, default=dflt.topk)
     g.add_argument("--repr-topk", type=int, default=dflt.repr_topk)
     g.add_argument("--memory-positions", choices=MEMORY_POSITIONS, default=dflt.memory_positions,
-                   help="sinks + units at one distance (InfLLM) or laid out in order before the window")
+                   help="sinks + units at one distance (InfLLM), laid out in order before the window, or at their "
+                        "true distance up to --max-distance")
+    g.add_argument("--max-distance", type=int, default=None,
+                   help="--memory-positions true: farthest distance of a memory key (default: the model's trained "
+                        "length minus --exec-chunk)")
     g.add_argument("--tail-lookup", action="store_true",
                    help="the last query of each forward call retrieves units on its own (as decoding steps do)")
     g.add_argument("--exec-chunk", type=int, default=dflt.exec_chunk)

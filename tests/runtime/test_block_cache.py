@@ -122,6 +122,9 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
             if cfg.memory_positions == "fixed":  # every sink and unit key at distance n_local from the query
                 qi_glob = rope.rotate(q[:, i : i + 1], torch.tensor([cfg.n_local]))[:, 0]
                 gk = [rope.rotate(k[:, j : j + 1], torch.tensor([0]))[:, 0] for j in glob]
+            elif cfg.memory_positions == "true":  # true positions, none farther back than max_distance before c0
+                qi_glob = qi_loc
+                gk = [rope.rotate(k[:, j : j + 1], torch.tensor([max(j, c0 - cfg.max_distance)]))[:, 0] for j in glob]
             else:  # "ordered": the global keys in order, contiguous, just before the local segment's start ``lo``
                 qi_glob = qi_loc
                 gk = [rope.rotate(k[:, j : j + 1], torch.tensor([lo - len(glob) + t]))[:, 0] for t, j in enumerate(glob)]
@@ -134,14 +137,15 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
     return out
 
 
-@pytest.mark.parametrize("positions", ["fixed", "ordered"])
+@pytest.mark.parametrize("positions", ["fixed", "ordered", "true"])
 @pytest.mark.parametrize("mode", ["window", "block"])
 def test_layer_context_matches_naive_semantics(mode, positions):
     torch.manual_seed(0)
     model = tiny("llama")
     rope = RopeTable(model.model.rotary_emb, 16, "cpu")
     cfg = memgram.BlockMemoryConfig(n_init=3, n_local=20, block_size=4, topk=50, repr_topk=2, exec_chunk=8,
-                                    mode=mode, max_cached_blocks=64, memory_positions=positions).validate()
+                                    mode=mode, max_cached_blocks=64, memory_positions=positions,
+                                    max_distance=30 if positions == "true" else None).validate()
     H, h, D, L = 4, 2, 16, 70
     q, k, v = torch.randn(H, L, D), torch.randn(h, L, D), torch.randn(h, L, D)
     ctx = LayerContext(cfg, H, h, D, torch.float32, "cpu", rope)
@@ -278,6 +282,28 @@ def test_ordered_positions_with_every_unit_retrieved_equal_full_attention(family
     torch.testing.assert_close(ordered, ref, rtol=1e-4, atol=1e-4)
     err = lambda x: (x[0, 100:] - ref[0, 100:]).abs().max().item()  # noqa: E731
     assert err(fixed) > 20 * err(ordered)                      # random tiny models attend almost uniformly
+
+
+def test_true_positions_with_every_unit_retrieved_equal_full_attention_within_the_cap():
+    """memory_positions="true" keeps every memory key at its true distance up to max_distance: with every unit
+    retrieved and the cap beyond the prompt that is full attention, remainder or not; a small cap moves the far keys
+    (the logits change), and the default cap comes from the model's trained length."""
+    model = tiny("llama")
+    ids = torch.randint(1, 97, (1, 203))
+    base = dict(n_init=8, n_local=64, block_size=8, topk=64, max_cached_blocks=64, repr_topk=2, exec_chunk=16,
+                memory_positions="true")
+    with torch.no_grad():
+        ref = model(ids).logits
+        true_cache = memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**base))
+        got = model(ids, cache=true_cache).logits
+        capped = model(ids, cache=memgram.BlockMemoryCache(model, memgram.BlockMemoryConfig(**base, max_distance=80)))
+    assert _contexts(true_cache)[0].units.n >= 10
+    assert true_cache.config.max_distance == model.config.max_position_embeddings - 16
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
+    err = (capped.logits[0, 150:] - ref[0, 150:]).abs().max().item()
+    assert err > 1e-3
+    with pytest.raises(ValueError, match="max_distance"):
+        memgram.BlockMemoryConfig(max_distance=0).validate()
 
 
 def test_ordered_positions_retrieve_in_original_order():
