@@ -52,14 +52,22 @@ __all__ = ["compile_matcher", "Matcher", "GrammarIndex", "ReferenceMatcher"]
 
 # ----------------------------------------------------------------------------- Earley chart nodes
 class PNode:
-    """One Earley item set, persistent. ``by_next[sym]`` lists the items ``(rule, dot, origin)``
-    waiting for ``sym``; ``akey`` the acceptable terminals (+ the "ignored" bit) as an int."""
+    """One Earley item set, persistent. ``kern[sym]`` lists the items ``(rule, dot, origin)`` that came from earlier
+    nodes (scanned or completed), waiting for ``sym`` (origin None: this node, only at the root); ``pred[sym]`` the
+    items ``(rule, dot)`` predicted here (origin: this node), shared by all nodes that predict the same nonterminals;
+    ``akey`` the acceptable terminals (+ the "ignored" bit) as an int."""
 
-    __slots__ = ("by_next", "akey", "accepts", "memo", "__weakref__")
+    __slots__ = ("kern", "pred", "akey", "accepts", "memo", "__weakref__")
 
 
 class Parser:
-    """Earley recognizer over terminal label sets (Aycock–Horspool for nullable symbols)."""
+    """Earley recognizer over terminal label sets (Aycock–Horspool for nullable symbols).
+
+    The predicted part of an item set depends only on the set of nonterminals predicted from its other items, so it
+    is built once per such set (:meth:`_prediction`) and shared: building a node costs its scanned and completed items
+    only."""
+
+    _NO_PREDICTION = ({}, 0)
 
     def __init__(self, cfg, labels):
         self.T = cfg.n_terminals
@@ -69,15 +77,51 @@ class Parser:
         self.nullable = frozenset(cfg.nullable)
         self.labels = [tuple(x) for x in labels]
         self.ign_bit = 1 << self.T
+        self._predictions: dict = {}
         self.root = self._build([(0, 0, None)])
+
+    def _prediction(self, P: frozenset):
+        """(items ``(rule, dot)`` by next symbol, terminal bits) predicted for the nonterminals ``P`` (closed under
+        prediction and nullable advance; origin: the node that predicts them)."""
+        got = self._predictions.get(P)
+        if got is not None:
+            return got
+        T, rhs_of, by_lhs, nullable = self.T, self.rhs, self.by_lhs, self.nullable
+        by: dict = {}
+        seen = set()
+        predicted = set(P)
+        work = [(r, 0) for s in P for r in by_lhs.get(s, ())]
+        while work:
+            it = work.pop()
+            if it in seen:
+                continue
+            seen.add(it)
+            r, d = it
+            rhs = rhs_of[r]
+            if d == len(rhs):
+                continue  # ε-completion at the predicting node: covered by the nullable advance
+            s = rhs[d]
+            by.setdefault(s, []).append(it)
+            if s >= T:
+                if s not in predicted:
+                    predicted.add(s)
+                    work.extend((r2, 0) for r2 in by_lhs.get(s, ()))
+                if s in nullable:
+                    work.append((r, d + 1))
+        ak = 0
+        for s in by:
+            if s < T:
+                ak |= 1 << s
+        got = self._predictions[P] = ({s: tuple(v) for s, v in by.items()}, ak)
+        return got
 
     def _build(self, kernel):
         node = PNode()
-        by_next: dict = {}
+        kern: dict = {}
         items = set()
-        T, lhs_of, rhs_of, by_lhs, nullable = self.T, self.lhs, self.rhs, self.by_lhs, self.nullable
-        work = [(r, d, node if o is None else o) for r, d, o in kernel]
-        predicted = set()
+        T, lhs_of, rhs_of, nullable = self.T, self.lhs, self.rhs, self.nullable
+        work = list(kernel)
+        P = set()
         accepts = False
         while work:
             it = work.pop()
@@ -89,28 +133,29 @@ class Parser:
             if d == len(rhs):
                 if r == 0:
                     accepts = True
-                if o is node:
-                    continue  # ε-completion: covered by the nullable advance at prediction
-                for r2, d2, o2 in o.by_next.get(lhs_of[r], ()):
-                    work.append((r2, d2 + 1, o2))
+                if o is None:
+                    continue  # ε-completion at this node: covered by the nullable advance
+                lhs = lhs_of[r]
+                for r2, d2, o2 in o.kern.get(lhs, ()):
+                    work.append((r2, d2 + 1, o if o2 is None else o2))
+                for r2, d2 in o.pred.get(lhs, ()):
+                    work.append((r2, d2 + 1, o))
                 continue
             s = rhs[d]
-            lst = by_next.get(s)
+            lst = kern.get(s)
             if lst is None:
-                by_next[s] = [it]
+                kern[s] = [it]
             else:
                 lst.append(it)
             if s >= T:
-                if s not in predicted:
-                    predicted.add(s)
-                    for r2 in by_lhs.get(s, ()):
-                        work.append((r2, 0, node))
+                P.add(s)
                 if s in nullable:
                     work.append((r, d + 1, o))
-        node.by_next = by_next
+        node.kern = kern
+        node.pred, ak = self._prediction(frozenset(P)) if P else self._NO_PREDICTION
         node.accepts = accepts
-        ak = self.ign_bit
-        for s in by_next:
+        ak |= self.ign_bit
+        for s in kern:
             if s < T:
                 ak |= 1 << s
         node.akey = ak
@@ -123,9 +168,12 @@ class Parser:
         if q in memo:
             return memo[q]
         kernel = []
+        kern, pred = node.kern, node.pred
         for t in self.labels[q]:
-            for r, d, o in node.by_next.get(t, ()):
-                kernel.append((r, d + 1, o))
+            for r, d, o in kern.get(t, ()):
+                kernel.append((r, d + 1, node if o is None else o))
+            for r, d in pred.get(t, ()):
+                kernel.append((r, d + 1, node))
         out = self._build(kernel) if kernel else None
         memo[q] = out
         return out
