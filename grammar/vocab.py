@@ -55,6 +55,32 @@ class VocabTrie:
         self.n_nodes = n
         self.max_depth = int(depth.max()) if n else 0
 
+    def restricted(self, keep: np.ndarray) -> "VocabTrie":
+        """The trie of the tokens of this one with ``keep[id]`` (bool per token id), by filtering this one's arrays:
+        a node stays iff a kept token ends in its subtree. Same arrays as building it from the kept tokens' bytes,
+        in milliseconds instead of a Python pass over every prefix."""
+        keep = np.asarray(keep, bool)
+        tk = keep[self.tok_ids]
+        C = np.zeros(len(tk) + 1, np.int64)
+        np.cumsum(tk, out=C[1:])
+        per_node = C[self.tok_off[1:]] - C[self.tok_off[:-1]]      # kept tokens ending at each node
+        S = np.zeros(self.n_nodes + 1, np.int64)
+        np.cumsum(per_node, out=S[1:])
+        idx = np.arange(self.n_nodes)
+        node_keep = S[self.end] - S[idx] > 0
+        K = np.zeros(self.n_nodes + 1, np.int64)
+        np.cumsum(node_keep, out=K[1:])
+        t = VocabTrie.__new__(VocabTrie)
+        t.byte = self.byte[node_keep]
+        t.depth = self.depth[node_keep]
+        t.end = K[self.end[node_keep]]
+        t.tok_ids = self.tok_ids[tk]
+        t.tok_off = np.zeros(int(node_keep.sum()) + 1, np.int64)
+        np.cumsum(per_node[node_keep], out=t.tok_off[1:])
+        t.n_nodes = len(t.byte)
+        t.max_depth = int(t.depth.max()) if t.n_nodes else 0
+        return t
+
 
 class Slice:
     """Tokens whose first byte lies in X1 and all other bytes in X2 (the *inside* tokens), and the trie
@@ -64,7 +90,7 @@ class Slice:
 
     def __init__(self, table: "TokenTable", ins: np.ndarray):
         """``ins``: bool per token, the inside tokens (:meth:`TokenTable.inside`)."""
-        self.trie = VocabTrie(table.token_bytes, table.usable & ~ins)
+        self.trie = table.trie.restricted(~ins)
         lens = table.byte_matrix()[1]
         ids = np.flatnonzero(ins)
         self.max_len = int(lens[ids].max(initial=0))

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memgram.grammar import HOLE, Grammar
 from memgram.grammar.matcher import ReferenceMatcher, compile_matcher
-from memgram.grammar.vocab import TokenTable
+from memgram.grammar.vocab import TokenTable, VocabTrie
 
 CORPUS = Path(__file__).parent / "cpp_corpus"
 
@@ -379,6 +381,19 @@ def test_slice_masks_by_length():
     assert sl.max_len == 2                                   # "abc" has a byte outside X
     assert [TokenTable.mask_to_ids(sl.upto[k]).tolist() for k in range(3)] == [[], [0, 5], [0, 1, 5]]
     assert sorted(table.token_bytes[i] for i in sl.trie.tok_ids.tolist()) == [b" ab", b"a b", b"abc"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=0, max_size=5), st.booleans(), st.booleans()), max_size=40))
+def test_restricted_trie_equals_building_it(toks):
+    """VocabTrie.restricted (slices filter the vocabulary trie) gives the arrays of a trie built from the kept tokens."""
+    table = TokenTable([b for b, _, _ in toks], special=[s for _, s, _ in toks])
+    keep = np.array([k for _, _, k in toks], bool)
+    want = VocabTrie(table.token_bytes, table.usable & keep)
+    got = table.trie.restricted(keep)
+    assert (got.n_nodes, got.max_depth) == (want.n_nodes, want.max_depth)
+    for f in ("byte", "depth", "end", "tok_ids", "tok_off"):
+        assert getattr(got, f).tolist() == getattr(want, f).tolist(), f
 
 
 @pytest.mark.parametrize("schema,text", [
