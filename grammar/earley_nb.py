@@ -133,7 +133,12 @@ def _first_edge(e_term, lo, hi, t):
 @njit(cache=True)
 def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred,
                   pos, final, e_off, e_term, e_dst, e_cost, limit, max_work):
-    """Returns (min cost or -1, work, status) with status 0 = decided, 1 = work budget hit."""
+    """Returns (cost or -1, work, status) with status 0 = decided, 1 = work budget hit.
+
+    Without a limit (``limit < 0``) the cost is the minimum (Knuth: items leave the queue by cost, the goal first
+    among equal costs). With one, the question is only whether some derivation costs at most ``limit``: items
+    costing more are never queued, and the first goal found within the limit is returned (a cost <= limit, not
+    necessarily the minimum) without draining the queue."""
     n = pos.shape[0]
     NDR = dr_next.shape[0]
     NS = nullable.shape[0]
@@ -177,10 +182,14 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
         # drain pending pushes into the item table / heap
         while len(stack_o) > 0:
             o = stack_o.pop(); dr = stack_dr.pop(); j = stack_j.pop(); c = stack_c.pop()
+            if limit >= 0 and c > limit:
+                continue
             if j == GOAL:
+                if limit >= 0:
+                    return c, work, 0
                 if goal_cost < 0 or c < goal_cost:
                     goal_cost = c
-                    heapq.heappush(heap, (c, np.int64(1) << 40, np.int64(-1)))
+                    heapq.heappush(heap, (c, np.int64(-1), np.int64(-1)))
                 continue
             key = (o * NDR + dr) * n + j
             k = index[key] if key in index else np.int64(-1)
@@ -268,7 +277,7 @@ USE_KERNEL0 = True   # cost-free automata: stack + open addressing kernel (tests
 
 
 def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None):
-    """Min cost to the goal (None if not derivable within ``limit``), work, budget_hit.
+    """Min cost to the goal (with ``limit``: some cost <= limit, None if there is none), work, budget_hit.
 
     ``arrays``: a prebuilt NFA (:func:`nfa_arrays_fast`); otherwise built from ``nfa`` in Python."""
     if ga.empty:

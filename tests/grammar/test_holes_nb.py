@@ -36,6 +36,30 @@ def _costs(g, ps):
     return out
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(grammars(), texts, st.integers(0, 8), st.integers(0, 8), st.integers(0, 4))
+def test_limited_kernel_answers_the_min_cost_question(gtext, start, i, j, limit):
+    """With a limit the Knuth kernel stops at the first goal within it (a cost <= limit, maybe not the least) and
+    never queues dearer items; it finds one iff the exact minimum is within the limit. Patterns: a word of the
+    grammar (a completion of a random start) with a piece cut out as a bounded hole, so the minimum is often > 0."""
+    g, _ = _build(gtext)
+    if g is None:
+        return
+    w = g.complete([start, HOLE])
+    if w is None:
+        return
+    w = w.encode() if isinstance(w, str) else w
+    i, j = sorted((min(i, len(w)), min(j, len(w))))
+    ps = [w[:i], Hole(max(3, j - i)), w[j:]]
+    a = nfa_arrays_holes(g, Pattern(_segments(ps)[0]), frozenset([0]))
+    least, full_work, _ = run_fast(g.arrays, arrays=a)
+    assert least is not None and least <= j - i               # the cut-out bytes are one filling
+    got, work, _ = run_fast(g.arrays, arrays=a, limit=limit)
+    assert (got is not None) == (least <= limit), (gtext, ps, least, got)
+    assert got is None or least <= got <= limit
+    assert work <= full_work
+
+
 @st.composite
 def multi_hole(draw):
     n = draw(st.integers(1, 3))
