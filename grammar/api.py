@@ -335,9 +335,11 @@ def _check_fast(g, pat, budget):
 
     t0 = time.perf_counter()
     hg = g.hole_graph
-    bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
+    # the tightest bound first (most likely to fail); with several bounded holes, one cost-free run first: a "no"
+    # with every hole unbounded is a "no" for the bounded question too, at the price of one run instead of one per hole
+    bounded = sorted((i for i, b in enumerate(pat.bounds) if b is not None), key=lambda i: pat.bounds[i])
     work = 0
-    for key in (bounded if bounded else [None]):
+    for key in ([None] + bounded if len(bounded) > 1 else bounded or [None]):
         costed = frozenset() if key is None else frozenset([key])
         limit = None if key is None else pat.bounds[key]
         # uncosted holes as nodes of the per-grammar hole automaton (grammar/holes_nb.py)
