@@ -1,6 +1,7 @@
 """The hole-state NFA builder (grammar/holes_nb.py) vs the per-boundary builder and the reference."""
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import random
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from memgram.grammar import HOLE, Grammar, Hole
 from memgram.grammar.api import _segments
 from memgram.grammar.completion import Pattern
+from memgram.grammar import earley_nb as E
 from memgram.grammar.earley_nb import minimize_layered, nfa_arrays_fast, run_fast, subset_kernel
 from memgram.grammar.holes_nb import hole_tables, nfa_arrays_holes
 
@@ -39,9 +41,11 @@ def _costs(g, ps):
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(grammars(), texts, st.integers(0, 8), st.integers(0, 8), st.integers(0, 4))
 def test_limited_kernel_answers_the_min_cost_question(gtext, start, i, j, limit):
-    """With a limit the Knuth kernel stops at the first goal within it (a cost <= limit, maybe not the least) and
-    never queues dearer items; it finds one iff the exact minimum is within the limit. Patterns: a word of the
-    grammar (a completion of a random start) with a piece cut out as a bounded hole, so the minimum is often > 0."""
+    """With a limit the kernels stop at the first goal within it (a cost <= limit, maybe not the least) and never
+    queue dearer items; they find one iff the exact minimum is within the limit: the cost-ordered (Knuth) kernel,
+    the depth-first label-correcting one, and the first handing over to the second when its work cap is hit.
+    Patterns: a word of the grammar (a completion of a random start) with a piece cut out as a bounded hole, so the
+    minimum is often > 0."""
     g, _ = _build(gtext)
     if g is None:
         return
@@ -52,12 +56,23 @@ def test_limited_kernel_answers_the_min_cost_question(gtext, start, i, j, limit)
     i, j = sorted((min(i, len(w)), min(j, len(w))))
     ps = [w[:i], Hole(max(3, j - i)), w[j:]]
     a = nfa_arrays_holes(g, Pattern(_segments(ps)[0]), frozenset([0]))
-    least, full_work, _ = run_fast(g.arrays, arrays=a)
+    least = run_fast(g.arrays, arrays=a)[0]
     assert least is not None and least <= j - i               # the cut-out bytes are one filling
-    got, work, _ = run_fast(g.arrays, arrays=a, limit=limit)
-    assert (got is not None) == (least <= limit), (gtext, ps, least, got)
-    assert got is None or least <= got <= limit
-    assert work <= full_work
+    for within, cap in ((False, 0), (True, 1), (True, 20_000)):   # Knuth only; depth first cut short; depth first
+        with _kernel_settings(within, cap):
+            got = run_fast(g.arrays, arrays=a, limit=limit)[0]
+        assert (got is not None) == (least <= limit), (gtext, ps, least, got, within, cap)
+        assert got is None or least <= got <= limit
+
+
+@contextlib.contextmanager
+def _kernel_settings(within, cap):
+    old = E.USE_KERNEL_WITHIN, E.WITHIN_WORK
+    E.USE_KERNEL_WITHIN, E.WITHIN_WORK = within, cap
+    try:
+        yield
+    finally:
+        E.USE_KERNEL_WITHIN, E.WITHIN_WORK = old
 
 
 @st.composite
