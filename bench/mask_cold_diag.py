@@ -31,22 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def main(argv=None):
     import mask_latency as ML
-    from transformers import AutoTokenizer
 
     import memgram.grammar.matcher as MM
-    from memgram.runtime.model import cache_dir, default_gguf_path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--max-steps", type=int, default=64)
     a = ap.parse_args(argv)
-    target = cache_dir() / "models" / default_gguf_path().stem
-    if (target / ".complete").exists():
-        tok = AutoTokenizer.from_pretrained(str(target))
-    else:
-        import memgram
-
-        tok = memgram.load_default_model()[1]
+    tok = ML.default_tokenizer()
     cases = ML.build_cases(a.n, 0)
     eng = ML.MemgramEngine(tok)
     stat, times, active = collections.Counter(), collections.defaultdict(list), [False]

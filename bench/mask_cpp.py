@@ -16,11 +16,13 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main(argv=None):
@@ -29,19 +31,11 @@ def main(argv=None):
     ap.add_argument("--tokens", type=int, default=150)
     ap.add_argument("--json")
     a = ap.parse_args(argv)
-    from transformers import AutoTokenizer
-
     import memgram.grammar.matcher as MM
+    from mask_latency import default_tokenizer
     from memgram.grammar import Grammar
-    from memgram.runtime.model import cache_dir, default_gguf_path
 
-    target = cache_dir() / "models" / default_gguf_path().stem
-    if (target / ".complete").exists():
-        tok = AutoTokenizer.from_pretrained(str(target))
-    else:
-        import memgram
-
-        tok = memgram.load_default_model()[1]
+    tok = default_tokenizer()
     build = [0.0, 0]
     orig = MM.Parser._build
 

@@ -362,6 +362,20 @@ def e2e(n_tokens, rounds=5):
     return res
 
 
+def default_tokenizer():
+    """The embedded model's tokenizer: from the weights cache if it is complete (fast), else by loading the model."""
+    from transformers import AutoTokenizer
+
+    from memgram.runtime.model import cache_dir, default_gguf_path
+
+    target = cache_dir() / "models" / default_gguf_path().stem
+    if (target / ".complete").exists():
+        return AutoTokenizer.from_pretrained(str(target))
+    import memgram
+
+    return memgram.load_default_model(verbose=True)[1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=300)
@@ -372,17 +386,7 @@ def main():
     ap.add_argument("--e2e-rounds", type=int, default=5, help="interleaved constrained/unconstrained pairs (medians)")
     ap.add_argument("--out", default="bench/out/mask_latency.json")
     args = ap.parse_args()
-    from transformers import AutoTokenizer
-
-    from memgram.runtime.model import cache_dir, default_gguf_path
-
-    target = cache_dir() / "models" / default_gguf_path().stem
-    if (target / ".complete").exists():
-        tok = AutoTokenizer.from_pretrained(str(target))
-    else:
-        import memgram
-
-        tok = memgram.load_default_model(verbose=True)[1]
+    tok = default_tokenizer()
     cases = build_cases(args.n, args.seed)
     enc = lambda s: tok.encode(s, add_special_tokens=False)  # noqa: E731
     tok_ids = [{"valid": enc(c["valid"]) if c["valid"] else None, "invalid": [enc(t) for t in c["invalid"]]}

@@ -132,22 +132,29 @@ def _first_edge(e_term, lo, hi, t):
 
 @njit(cache=True)
 def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred,
-                  pos, final, e_off, e_term, e_dst, e_cost, limit, max_work):
+                  pos, final, e_off, e_term, e_dst, e_cost, limit, max_work, depth_first):
     """Returns (cost or -1, work, status) with status 0 = decided, 1 = work budget hit.
 
-    Without a limit (``limit < 0``) the cost is the minimum (Knuth: items leave the queue by cost, the goal first
-    among equal costs). With one, the question is only whether some derivation costs at most ``limit``: items
-    costing more are never queued, and the first goal found within the limit is returned (a cost <= limit, not
-    necessarily the minimum) without draining the queue."""
+    Cost-ordered (``depth_first`` False; Knuth's generalisation of Dijkstra): items leave a heap on
+    ``(cost, position)``, each is processed once, at its least cost, and without a limit (``limit < 0``) the answer
+    is the minimum (the goal leaves the heap first among equal costs). With a limit the question is only whether
+    some derivation costs at most ``limit``: items costing more are never queued, and the first goal found within
+    the limit is returned (a cost <= limit, not necessarily the least).
+
+    Depth first (``depth_first``, needs a limit): label-correcting; items leave a stack, as in the cost-free kernel,
+    and are processed again whenever a cheaper derivation of them turns up (at most ``limit + 1`` times each). A
+    "yes" usually comes after a small part of the items the cost-ordered search settles first (all those cheaper
+    than the answer); a "no" costs up to ``limit + 1`` times more."""
     n = pos.shape[0]
     NDR = dr_next.shape[0]
     NS = nullable.shape[0]
+    NEVER = np.int64(1) << 62
     cap = 1024
     it_o = np.empty(cap, np.int64)
     it_dr = np.empty(cap, np.int64)
     it_j = np.empty(cap, np.int64)
-    it_c = np.empty(cap, np.int64)
-    it_done = np.zeros(cap, np.bool_)
+    it_c = np.empty(cap, np.int64)       # least cost found
+    it_p = np.empty(cap, np.int64)       # cost when last processed (NEVER: not yet)
     n_items = 0
     index = Dict.empty(types.int64, types.int64)
     # waiting lists: (o, B) -> head; nodes in wl_item/wl_next
@@ -165,21 +172,18 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
     predicted = Dict.empty(types.int64, types.int64)
     heap = [(np.int64(0), np.int64(0), np.int64(0))]
     heap.pop()
+    todo = [np.int64(0)]
+    todo.pop()
     GOAL = np.int64(-2)
     goal_cost = np.int64(-1)
     work = 0
-
-    # push helper inlined as a closure-free pattern: (o, dr, j, cost)
-    # initial item: (0, rule 0 at dot 0, 0)
+    # pending pushes (o, dr, j, cost); the initial item: (0, rule 0 at dot 0, 0)
     stack_o = [np.int64(0)]
-    stack_dr = [np.int64(0)]
+    stack_dr = [rule_first[0]]
     stack_j = [np.int64(0)]
     stack_c = [np.int64(0)]
-    stack_o.pop(); stack_dr.pop(); stack_j.pop(); stack_c.pop()
-    stack_o.append(np.int64(0)); stack_dr.append(rule_first[0]); stack_j.append(np.int64(0)); stack_c.append(np.int64(0))
 
     while True:
-        # drain pending pushes into the item table / heap
         while len(stack_o) > 0:
             o = stack_o.pop(); dr = stack_dr.pop(); j = stack_j.pop(); c = stack_c.pop()
             if limit >= 0 and c > limit:
@@ -191,135 +195,6 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
                     goal_cost = c
                     heapq.heappush(heap, (c, np.int64(-1), np.int64(-1)))
                 continue
-            key = (o * NDR + dr) * n + j
-            k = index[key] if key in index else np.int64(-1)
-            if k >= 0:
-                if it_done[k] or it_c[k] <= c:
-                    continue
-                it_c[k] = c
-            else:
-                if n_items == cap:
-                    cap *= 2
-                    a = np.empty(cap, np.int64); a[:n_items] = it_o[:n_items]; it_o = a
-                    a = np.empty(cap, np.int64); a[:n_items] = it_dr[:n_items]; it_dr = a
-                    a = np.empty(cap, np.int64); a[:n_items] = it_j[:n_items]; it_j = a
-                    a = np.empty(cap, np.int64); a[:n_items] = it_c[:n_items]; it_c = a
-                    b = np.zeros(cap, np.bool_); b[:n_items] = it_done[:n_items]; it_done = b
-                k = n_items
-                n_items += 1
-                it_o[k] = o; it_dr[k] = dr; it_j[k] = j; it_c[k] = c; it_done[k] = False
-                index[key] = k
-            heapq.heappush(heap, (c, pos[j], np.int64(k)))
-        if len(heap) == 0:
-            return np.int64(-1), work, 0
-        c, p, k = heapq.heappop(heap)
-        if limit >= 0 and c > limit:
-            return np.int64(-1), work, 0
-        if k < 0:
-            return c, work, 0
-        if it_done[k] or it_c[k] != c:
-            continue
-        it_done[k] = True
-        work += 1
-        if max_work >= 0 and work > max_work:
-            return np.int64(-1), work, 1
-        o = it_o[k]; dr = it_dr[k]; j = it_j[k]
-        B = dr_next[dr]
-        if B >= 0 and B < T:
-            lo = _first_edge(e_term, e_off[j], e_off[j + 1], B)
-            hi = e_off[j + 1]
-            while lo < hi and e_term[lo] == B:
-                stack_o.append(o); stack_dr.append(dr + 1); stack_j.append(e_dst[lo]); stack_c.append(c + e_cost[lo])
-                lo += 1
-        elif B >= 0:
-            wk = j * NS + B
-            if n_wl == wcap:
-                wcap *= 2
-                a = np.empty(wcap, np.int64); a[:n_wl] = wl_item[:n_wl]; wl_item = a
-                a = np.empty(wcap, np.int64); a[:n_wl] = wl_next[:n_wl]; wl_next = a
-            wl_item[n_wl] = k
-            wl_next[n_wl] = w_head[wk] if wk in w_head else np.int64(-1)
-            w_head[wk] = n_wl
-            n_wl += 1
-            if wk not in predicted:
-                predicted[wk] = 1
-                for pi in range(pred_off[B], pred_off[B + 1]):
-                    stack_o.append(j); stack_dr.append(rule_first[pred[pi]]); stack_j.append(j); stack_c.append(np.int64(0))
-            if nullable[B]:
-                stack_o.append(o); stack_dr.append(dr + 1); stack_j.append(j); stack_c.append(c)
-            h = c_head[wk] if wk in c_head else np.int64(-1)
-            while h >= 0:
-                ck = cl_item[h]
-                stack_o.append(o); stack_dr.append(dr + 1); stack_j.append(it_j[ck]); stack_c.append(c + it_c[ck])
-                h = cl_next[h]
-        else:
-            r = dr_rule[dr]
-            A = rule_lhs[r]
-            ckey = o * NS + A
-            if n_cl == ccap:
-                ccap *= 2
-                a = np.empty(ccap, np.int64); a[:n_cl] = cl_item[:n_cl]; cl_item = a
-                a = np.empty(ccap, np.int64); a[:n_cl] = cl_next[:n_cl]; cl_next = a
-            cl_item[n_cl] = k
-            cl_next[n_cl] = c_head[ckey] if ckey in c_head else np.int64(-1)
-            c_head[ckey] = n_cl
-            n_cl += 1
-            h = w_head[ckey] if ckey in w_head else np.int64(-1)
-            while h >= 0:
-                wk2 = wl_item[h]
-                stack_o.append(it_o[wk2]); stack_dr.append(it_dr[wk2] + 1); stack_j.append(j); stack_c.append(it_c[wk2] + c)
-                h = wl_next[h]
-            if r == 0 and o == 0 and final[j] >= 0:
-                stack_o.append(np.int64(0)); stack_dr.append(np.int64(0)); stack_j.append(GOAL); stack_c.append(c + final[j])
-
-
-@njit(cache=True)
-def earley_kernel_within(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred,
-                         pos, final, e_off, e_term, e_dst, e_cost, limit, max_work):
-    """Is some derivation of cost <= ``limit`` (>= 0)? Returns (such a cost or -1, work, status 0 / 1 budget).
-
-    Label-correcting instead of Knuth's order: items are processed depth first (a stack, as the cost-free kernel
-    does) and processed again whenever a cheaper derivation of them turns up, items dearer than the limit are
-    dropped, and the first goal within the limit ends the search. Each item is processed at most ``limit + 1``
-    times; a "yes" usually comes after a small part of the items the cost-ordered search would settle first (all
-    those of cost below the answer's)."""
-    n = pos.shape[0]
-    NDR = dr_next.shape[0]
-    NS = nullable.shape[0]
-    cap = 1024
-    it_o = np.empty(cap, np.int64)
-    it_dr = np.empty(cap, np.int64)
-    it_j = np.empty(cap, np.int64)
-    it_c = np.empty(cap, np.int64)       # best cost found
-    it_p = np.empty(cap, np.int64)       # cost at the last processing (limit + 1: never processed)
-    n_items = 0
-    index = Dict.empty(types.int64, types.int64)
-    w_head = Dict.empty(types.int64, types.int64)
-    wcap = 1024
-    wl_item = np.empty(wcap, np.int64)
-    wl_next = np.empty(wcap, np.int64)
-    n_wl = 0
-    c_head = Dict.empty(types.int64, types.int64)
-    ccap = 1024
-    cl_item = np.empty(ccap, np.int64)
-    cl_next = np.empty(ccap, np.int64)
-    n_cl = 0
-    predicted = Dict.empty(types.int64, types.int64)
-    todo = [np.int64(0)]
-    todo.pop()
-    work = 0
-    never = limit + 1
-    stack_o = [np.int64(0)]
-    stack_dr = [rule_first[0]]
-    stack_j = [np.int64(0)]
-    stack_c = [np.int64(0)]
-    while True:
-        while len(stack_o) > 0:
-            o = stack_o.pop(); dr = stack_dr.pop(); j = stack_j.pop(); c = stack_c.pop()
-            if c > limit:
-                continue
-            if j < 0:
-                return c, work, 0
             key = (o * NDR + dr) * n + j
             k = index[key] if key in index else np.int64(-1)
             if k >= 0:
@@ -336,16 +211,28 @@ def earley_kernel_within(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pr
                     a = np.empty(cap, np.int64); a[:n_items] = it_p[:n_items]; it_p = a
                 k = n_items
                 n_items += 1
-                it_o[k] = o; it_dr[k] = dr; it_j[k] = j; it_c[k] = c; it_p[k] = never
+                it_o[k] = o; it_dr[k] = dr; it_j[k] = j; it_c[k] = c; it_p[k] = NEVER
                 index[key] = k
-            todo.append(k)
-        if len(todo) == 0:
-            return np.int64(-1), work, 0
-        k = todo.pop()
-        c = it_c[k]
+            if depth_first:
+                todo.append(k)
+            else:
+                heapq.heappush(heap, (c, pos[j], np.int64(k)))
+        if depth_first:
+            if len(todo) == 0:
+                return np.int64(-1), work, 0
+            k = todo.pop()
+            c = it_c[k]
+        else:
+            if len(heap) == 0:
+                return np.int64(-1), work, 0
+            c, p, k = heapq.heappop(heap)
+            if k < 0:
+                return c, work, 0
+            if it_c[k] != c:
+                continue                  # a stale entry: the item was queued again, cheaper
         if it_p[k] <= c:
             continue
-        first = it_p[k] == never
+        first = it_p[k] == NEVER
         it_p[k] = c
         work += 1
         if max_work >= 0 and work > max_work:
@@ -400,12 +287,11 @@ def earley_kernel_within(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pr
                 stack_o.append(it_o[wk2]); stack_dr.append(it_dr[wk2] + 1); stack_j.append(j); stack_c.append(it_c[wk2] + c)
                 h = wl_next[h]
             if r == 0 and o == 0 and final[j] >= 0:
-                stack_o.append(np.int64(0)); stack_dr.append(np.int64(0)); stack_j.append(np.int64(-1))
-                stack_c.append(c + final[j])
+                stack_o.append(np.int64(0)); stack_dr.append(np.int64(0)); stack_j.append(GOAL); stack_c.append(c + final[j])
 
 
 USE_KERNEL0 = True   # cost-free automata: stack + open addressing kernel (tests switch it off to compare)
-USE_KERNEL_WITHIN = True   # questions with a limit: the label-correcting kernel first (tests switch it off to compare)
+USE_KERNEL_WITHIN = True   # questions with a limit: the depth-first kernel first (tests switch it off to compare)
 WITHIN_WORK = 20_000       # its work cap before the cost-ordered kernel takes over
 
 
@@ -430,13 +316,13 @@ def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None
         # depth first with a small work cap: most "yes" answers take a few hundred items this way; otherwise (a
         # "no", or a search that wandered) the cost-ordered kernel settles it
         cap = WITHIN_WORK if max_work is None else min(WITHIN_WORK, max_work)
-        c, work, status = earley_kernel_within(*args, np.int64(cap))
+        c, work, status = earley_kernel(*args, np.int64(cap), True)
         if status == 0:
             return (None if c < 0 else int(c)), int(work), False
         done = int(work)
         if max_work is not None and done >= max_work:
             return None, done, True
-    c, work, status = earley_kernel(*args, np.int64(-1 if max_work is None else max_work - done))
+    c, work, status = earley_kernel(*args, np.int64(-1 if max_work is None else max_work - done), False)
     if status == 1:
         return None, int(work) + done, True
     return (None if c < 0 else int(c)), int(work) + done, False
