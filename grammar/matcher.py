@@ -18,6 +18,8 @@ Mask of one branch (``A`` = the terminals the parser accepts next, plus "ignored
   and the subtrees of the event nodes are walked from the boundary configuration with the new
   ``A``; those walks are cached by the chain of keys, so the parser is touched only for the few
   label sets that occur inside tokens.
+* Finished masks are kept per index by matcher state (the branches; item sets are shared, so a later sequence
+  of the same grammar that reaches a state holds the same nodes): a served schema's second request is a copy.
 * Slices (:meth:`GrammarIndex.slice_for`): where the fate of a token made of "string content"
   bytes depends only on its length, those tokens are one precomputed block per length cut and
   only the other tokens are walked.
@@ -426,6 +428,7 @@ class GrammarIndex:
     the parser, and the caches of trie walks (shared by all matchers of this pair)."""
 
     MAX_PIECES = 50_000
+    MAX_MASKS = 4_096   # finished masks kept per index (6 KB each with a 49K vocabulary)
 
     def __init__(self, grammar, table: TokenTable):
         self.grammar = grammar
@@ -479,6 +482,7 @@ class GrammarIndex:
         self.ev_bounds = np.zeros(max(1, trie.n_nodes) + 1, np.int64)
         self._akeys: dict = {}
         self._pieces: dict = {}
+        self._masks: dict = {}      # matcher state (its branches) -> finished mask
         self.root_starts = np.array([-1], np.int64)
         self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0}
         self._slice_of: dict = {}
@@ -763,8 +767,13 @@ class Matcher:
         if out is None:
             out = np.zeros(self.table.n_words, np.int32)
         u = out.view(np.uint32)
+        branches = self.branches
+        done = ix._masks.get(branches)
+        if done is not None:       # the same state again (item sets are shared, so a later sequence of this index
+            u[:] = done            # that reaches it holds the very same nodes)
+            return out
         u[:] = 0
-        for c, node in self.branches:
+        for c, node in branches:
             ix.collect(("r", c, node.akey), node, ix.root_starts, c, u)
             if ix.end[c] >= 0:  # the lexeme in progress may also end before the next token
                 n2 = ix.step_node(node, c)
@@ -774,6 +783,9 @@ class Matcher:
         if len(self._eos) and self.is_accepting():
             for e in self._eos.tolist():
                 u[e >> 5] |= np.uint32(1) << np.uint32(e & 31)
+        if len(ix._masks) >= ix.MAX_MASKS:
+            ix._masks.clear()
+        ix._masks[branches] = u.copy()
         return out
 
     def allowed_ids(self) -> np.ndarray:

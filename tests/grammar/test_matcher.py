@@ -265,6 +265,36 @@ def _sliced_vs_plain(bpe_table, g, text):
     return fast.index
 
 
+def test_finished_masks_are_reused_and_equal_fresh_ones(bpe_table):
+    """A second sequence of the same index reaches the same states (shared item sets) and gets the finished masks
+    back from the index; they equal masks computed with that cache emptied, and rollback lands on cached states."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher
+
+    table, tok = bpe_table
+    ix = GrammarIndex(Grammar.from_json_schema({"type": "object", "properties": {"a": {"type": "integer"},
+                                                                                 "b": {"type": "string"}}}), table)
+    ids = tok.encode('{"a": 12, "b": "xy"}')
+    first = Matcher(ix)
+    masks = []
+    for t in ids:
+        masks.append(first.mask().copy())
+        assert first.advance(t)
+    walks, n_cached = ix.stats["walks"], len(ix._masks)
+    second = Matcher(ix)
+    for k, t in enumerate(ids):
+        assert np.array_equal(second.mask(), masks[k])
+        assert second.advance(t)
+    assert len(ix._masks) == n_cached and ix.stats["walks"] == walks    # all from the cache
+    second.rollback(3)
+    assert np.array_equal(second.mask(), masks[len(ids) - 3])
+    ix._masks.clear()
+    third = Matcher(ix)
+    for k, t in enumerate(ids):
+        assert np.array_equal(third.mask(), masks[k])
+        assert third.advance(t)
+    assert len(ix._masks) == n_cached                          # recomputed (from the cached walks) and kept again
+
+
 def test_slices_equal_plain_walks(bpe_table):
     """The vocabulary slices (tokens inside a JSON string) give the same masks as full trie walks."""
     g = Grammar.from_json_schema({"type": "object", "properties": {"s": {"type": "string"},
