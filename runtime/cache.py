@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 import weakref
+from dataclasses import replace
 
 import torch
 from transformers.cache_utils import Cache, CacheLayerMixin
