@@ -106,18 +106,68 @@ def eps_closure(u, off, lab, dst, cost, eps_label):
 
 
 @njit(cache=True)
-def emit_sorted(comb, n, e_term, e_dst, e_cost):
-    """Append the edges of ``comb`` (key term * n + dst → cost) to the edge lists, sorted by key."""
-    ks = np.empty(len(comb), np.int64)
-    i = 0
-    for k in comb.keys():
-        ks[i] = k
-        i += 1
-    ks.sort()
-    for k in ks:
-        e_term.append(k // n)
-        e_dst.append(k % n)
-        e_cost.append(comb[k])
+def terminal_edges(pos, M, r_off, r_lab, r_dst, r_cost, eps_label, base, LQ, lab_off, lab_terms):
+    """The ε-free NFA of both builders from their raw edges (CSR ``r_off``/``r_lab``/``r_dst``/``r_cost``): node
+    ``u`` gets, for every node ``w`` of its ε-closure (edges labelled ``eps_label``) and every raw edge of ``w``, one
+    edge per terminal of the edge's label (``base <= L < LQ``: the label set ``L - base``; ``L >= LQ``: the terminal
+    ``L - LQ``; other labels carry no terminal), at the cheapest cost per (terminal, target); ``final[u]`` = the
+    cheapest closure cost to a node at position ``M``. Edges are sorted by (node, terminal, target): per node one
+    array sort of the keys ``(term * n + target) * CW + cost`` keeps the first of each (term, target)."""
+    n = pos.shape[0]
+    CW = np.int64(1) << 24
+    final = np.full(n, -1, np.int64)
+    e_off = np.zeros(n + 1, np.int64)
+    buf = np.empty(1024, np.int64)
+    cap = 1024
+    e_term = np.empty(cap, np.int64)
+    e_dst = np.empty(cap, np.int64)
+    e_cost = np.empty(cap, np.int64)
+    n_e = 0
+    for u in range(n):
+        cl = eps_closure(u, r_off, r_lab, r_dst, r_cost, eps_label)
+        m = 0
+        for w, dw in cl.items():
+            if pos[w] == M and (final[u] < 0 or dw < final[u]):
+                final[u] = dw
+            for e in range(r_off[w], r_off[w + 1]):
+                L = r_lab[e]
+                if L < base:
+                    continue
+                nd = dw + r_cost[e]
+                if nd >= CW:
+                    raise ValueError("edge cost too large for the sort keys")
+                if L >= LQ:
+                    lo = L - LQ
+                    hi = lo + 1
+                else:
+                    lo = lab_off[L - base]
+                    hi = lab_off[L - base + 1]
+                if m + (hi - lo) > buf.shape[0]:
+                    b2 = np.empty(max(2 * buf.shape[0], m + hi - lo), np.int64)
+                    b2[:m] = buf[:m]
+                    buf = b2
+                for li in range(lo, hi):
+                    t = li if L >= LQ else lab_terms[li]
+                    buf[m] = (t * n + r_dst[e]) * CW + nd
+                    m += 1
+        srt = np.sort(buf[:m])
+        if n_e + m > cap:
+            cap = max(2 * cap, n_e + m)
+            a = np.empty(cap, np.int64); a[:n_e] = e_term[:n_e]; e_term = a
+            a = np.empty(cap, np.int64); a[:n_e] = e_dst[:n_e]; e_dst = a
+            a = np.empty(cap, np.int64); a[:n_e] = e_cost[:n_e]; e_cost = a
+        prev = np.int64(-1)
+        for i in range(m):
+            k = srt[i] // CW
+            if k == prev:
+                continue
+            prev = k
+            e_term[n_e] = k // n
+            e_dst[n_e] = k % n
+            e_cost[n_e] = srt[i] % CW
+            n_e += 1
+        e_off[u + 1] = n_e
+    return final, e_off, e_term[:n_e].copy(), e_dst[:n_e].copy(), e_cost[:n_e].copy()
 
 @njit(cache=True)
 def _first_edge(e_term, lo, hi, t):
@@ -476,29 +526,9 @@ def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_cla
     pos = np.empty(n, np.int64)
     for i in range(n):
         pos[i] = node_p[i]
-    final = np.full(n, -1, np.int64)
-    e_off = np.zeros(n + 1, np.int64)
-    e_term = [np.int64(0)]; e_term.pop()
-    e_dst = [np.int64(0)]; e_dst.pop()
-    e_cost = [np.int64(0)]; e_cost.pop()
-    for u in range(n):
-        cl = eps_closure(u, r_off, r_lab, r_dst, r_cost, -2)
-        comb = Dict.empty(types.int64, types.int64)
-        for w, dw in cl.items():
-            if pos[w] == M and (final[u] < 0 or dw < final[u]):
-                final[u] = dw
-            for e in range(r_off[w], r_off[w + 1]):
-                q = r_lab[e]
-                if q < 0:
-                    continue
-                for li in range(lab_off[q], lab_off[q + 1]):
-                    k = lab_terms[li] * n + r_dst[e]
-                    nd = dw + r_cost[e]
-                    if k not in comb or comb[k] > nd:
-                        comb[k] = nd
-        emit_sorted(comb, n, e_term, e_dst, e_cost)
-        e_off[u + 1] = len(e_term)
-    return (pos, final, e_off, np.array(e_term, np.int64), np.array(e_dst, np.int64), np.array(e_cost, np.int64))
+    final, e_off, e_term, e_dst, e_cost = terminal_edges(pos, M, r_off, r_lab, r_dst, r_cost, -2, 0,
+                                                         np.int64(1) << 62, lab_off, lab_terms)
+    return pos, final, e_off, e_term, e_dst, e_cost
 
 
 def nfa_arrays_fast(ct, pattern, costed=frozenset()):

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from .earley_nb import eps_closure
+from .earley_nb import terminal_edges
 
 
 @njit(cache=True)
@@ -435,62 +435,9 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
     pos = np.empty(n, np.int64)
     for i in range(n):
         pos[i] = node_p[i]
-    final = np.full(n, -1, np.int64)
-    e_off = np.zeros(n + 1, np.int64)
-    # per node: the terminal edges of its ε-closure as sort keys (term * n + dst) * CW + cost, sorted, the first of
-    # each (term, dst) kept (its cheapest cost): an array sort instead of a dict per node
-    CW = np.int64(1) << 24
-    buf = np.empty(1024, np.int64)
-    cap = 1024
-    e_term = np.empty(cap, np.int64)
-    e_dst = np.empty(cap, np.int64)
-    e_cost = np.empty(cap, np.int64)
-    n_e = 0
-    for u in range(n):
-        cl = eps_closure(u, r2_off, r2_lab, r2_dst, r2_cost, 0)
-        m = 0
-        for w, dw in cl.items():
-            if pos[w] == M and (final[u] < 0 or dw < final[u]):
-                final[u] = dw
-            for e in range(r2_off[w], r2_off[w + 1]):
-                L = r2_lab[e]
-                if L == 0:
-                    continue
-                nd = dw + r2_cost[e]
-                if L >= LQ:
-                    lo = L - LQ
-                    hi = lo + 1
-                    direct = True
-                else:
-                    lo = lab_off[L - 2]
-                    hi = lab_off[L - 1]
-                    direct = False
-                if m + (hi - lo) > buf.shape[0]:
-                    b2 = np.empty(max(2 * buf.shape[0], m + hi - lo), np.int64)
-                    b2[:m] = buf[:m]
-                    buf = b2
-                for li in range(lo, hi):
-                    t = li if direct else lab_terms[li]
-                    buf[m] = (t * n + r2_dst[e]) * CW + nd
-                    m += 1
-        srt = np.sort(buf[:m])
-        if n_e + m > cap:
-            cap = max(2 * cap, n_e + m)
-            a = np.empty(cap, np.int64); a[:n_e] = e_term[:n_e]; e_term = a
-            a = np.empty(cap, np.int64); a[:n_e] = e_dst[:n_e]; e_dst = a
-            a = np.empty(cap, np.int64); a[:n_e] = e_cost[:n_e]; e_cost = a
-        prev = np.int64(-1)
-        for i in range(m):
-            k = srt[i] // CW
-            if k == prev:
-                continue
-            prev = k
-            e_term[n_e] = k // n
-            e_dst[n_e] = k % n
-            e_cost[n_e] = srt[i] % CW
-            n_e += 1
-        e_off[u + 1] = n_e
-    return pos, final, e_off, e_term[:n_e].copy(), e_dst[:n_e].copy(), e_cost[:n_e].copy()
+    final, e_off, e_term, e_dst, e_cost = terminal_edges(pos, M, r2_off, r2_lab, r2_dst, r2_cost, 0, 2, LQ,
+                                                         lab_off, lab_terms)
+    return pos, final, e_off, e_term, e_dst, e_cost
 
 
 def hole_tables(g):
