@@ -14,11 +14,21 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
+# ``make test`` sets MEMGRAM_REQUIRE_TEST_DEPS=1: there a broken triton import, or the interpreter switched off on a
+# machine without CUDA (where nothing else would run the kernels), is an error instead of a silent skip
+_REQUIRE = os.environ.get("MEMGRAM_REQUIRE_TEST_DEPS") == "1"
+
 try:
     import triton  # noqa: F401,E402
     HAS_TRITON = True
 except Exception:  # pragma: no cover - triton is a test dependency
+    if _REQUIRE:
+        raise
     HAS_TRITON = False
+
+if _REQUIRE and not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
+    raise pytest.UsageError("MEMGRAM_REQUIRE_TEST_DEPS=1 without CUDA needs the Triton interpreter "
+                            "(TRITON_INTERPRET is set to 0): the kernel tests would all skip")
 
 requires_triton = pytest.mark.skipif(not HAS_TRITON, reason="triton not installed")
 gpu = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
