@@ -327,10 +327,13 @@ def _run_engine(eng, limit, budget, seconds, t0):
 # (and the subset construction over hole states can blow up with several holes): off by default;
 # tests set it to 0 to exercise the path.
 _MINIMIZE_EDGES = 10**12
+# Bisimulation quotient of the automaton before parsing when it has at least this many edges (the nodes around a
+# hole collapse: fewer Earley items). Below it the quotient costs more than it saves. Tests vary it.
+QUOTIENT_EDGES = 1_000
 
 
 def _check_fast(g, pat, budget):
-    from .earley_nb import minimize_layered, run_fast, subset_kernel
+    from .earley_nb import bisim_quotient, minimize_layered, run_fast, subset_kernel
     from .holes_nb import nfa_arrays_holes
 
     t0 = time.perf_counter()
@@ -349,6 +352,10 @@ def _check_fast(g, pat, budget):
             # lookahead classes collapse to a few states), then parse the smaller automaton
             d = subset_kernel(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], g.arrays.T)
             arrays = minimize_layered(*d, g.arrays.T, hole_positions=pat.hole_pos)
+        elif len(arrays[3]) >= QUOTIENT_EDGES:
+            ok, *q = bisim_quotient(*arrays)
+            if ok:
+                arrays = tuple(q)
         c, w, hit = run_fast(g.arrays, arrays=arrays, limit=limit,
                              max_work=None if budget is None else budget - work)
         work += w

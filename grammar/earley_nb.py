@@ -919,3 +919,224 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
             if r == 0 and o == 0 and final[j] >= 0:
                 pend_o[n_pend] = 0; pend_dr[n_pend] = 0; pend_j[n_pend] = -1
                 n_pend += 1
+# ----------------------------------------------------------------------------- NFA bisimulation quotient
+@njit(cache=True)
+def _sig_hash(a, lo, hi, fin):
+    h = np.int64(1469598103934665603) ^ (fin + 7)
+    for i in range(lo, hi):
+        h = (h ^ a[i]) * np.int64(1099511628211)
+        h ^= h >> 31
+    return h
+
+
+@njit(cache=True)
+def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
+    """Forward-bisimulation quotient of an ε-free NFA (node 0 = start; edges sorted by node and terminal).
+
+    Two nodes are merged when they have the same final cost and, for every (terminal, cost), edges into the same
+    classes: then they accept the same weighted language, so the quotient has the same language (and the same least
+    costs) as the input, usually with far fewer nodes: the boundary nodes of a hole that differ only in lexer
+    configurations the text after the hole never distinguishes, text nodes whose lexings converge. Nodes are
+    classed layer by layer (a layer = the nodes of one position, edges never go to a lower position), from the
+    last position back: a layer without edges inside it is classed in one pass, by signature (sorted edge keys
+    ``(term, cost, class of target)``) shared with the classes of later layers; a layer with edges inside it (a
+    hole's own loops) by Moore refinement within the layer. Returns (ok, arrays): ok False when an edge goes to
+    a lower position or the keys would overflow (the input is then returned unchanged)."""
+    n = pos.shape[0]
+    m_e = e_term.shape[0]
+    if n <= 1:
+        return True, pos, final, e_off, e_term, e_dst, e_cost
+    tmax = np.int64(0)
+    cmax = np.int64(0)
+    for e in range(m_e):
+        if e_term[e] > tmax:
+            tmax = e_term[e]
+        if e_cost[e] > cmax:
+            cmax = e_cost[e]
+    u_of = np.empty(m_e, np.int64)
+    for u in range(n):
+        for e in range(e_off[u], e_off[u + 1]):
+            u_of[e] = u
+            if pos[e_dst[e]] < pos[u]:
+                return False, pos, final, e_off, e_term, e_dst, e_cost
+    W = np.int64(2 * n + 2)            # class ids < n, local (in-layer) ids shifted by n
+    if (tmax + 1) * (cmax + 1) > (np.int64(1) << 62) // W:
+        return False, pos, final, e_off, e_term, e_dst, e_cost
+    order = np.argsort(pos, kind="mergesort")
+    cls = np.full(n, -1, np.int64)
+    n_cls = 0
+    # signatures registered for sharing (classes of layers without inner edges): CSR of keys, final cost, hash
+    # chains, class id
+    s_off = [np.int64(0)]
+    s_key = [np.int64(0)]
+    s_key.pop()
+    s_fin = [np.int64(0)]
+    s_fin.pop()
+    s_next = [np.int64(0)]
+    s_next.pop()
+    s_cls = [np.int64(0)]
+    s_cls.pop()
+    head = Dict.empty(types.int64, types.int64)
+    buf = np.empty(64, np.int64)
+    loc = np.full(n, -1, np.int64)
+    hi = n
+    while hi > 0:
+        lo = hi - 1
+        p = pos[order[lo]]
+        while lo > 0 and pos[order[lo - 1]] == p:
+            lo -= 1
+        inner = False
+        for i in range(lo, hi):
+            u = order[i]
+            for e in range(e_off[u], e_off[u + 1]):
+                if pos[e_dst[e]] == p:
+                    inner = True
+        if not inner:
+            for i in range(lo, hi):
+                u = order[i]
+                d = e_off[u + 1] - e_off[u]
+                if d > buf.shape[0]:
+                    buf = np.empty(2 * d, np.int64)
+                for k in range(d):
+                    e = e_off[u] + k
+                    buf[k] = (e_term[e] * (cmax + 1) + e_cost[e]) * W + cls[e_dst[e]]
+                srt = np.sort(buf[:d])
+                m = 0
+                for k in range(d):
+                    if m == 0 or srt[k] != srt[m - 1]:
+                        srt[m] = srt[k]
+                        m += 1
+                h = _sig_hash(srt, 0, m, final[u])
+                r = head[h] if h in head else np.int64(-1)
+                while r >= 0:
+                    a, b = s_off[r], s_off[r + 1]
+                    if s_fin[r] == final[u] and b - a == m:
+                        same = True
+                        for k in range(m):
+                            if s_key[a + k] != srt[k]:
+                                same = False
+                                break
+                        if same:
+                            break
+                    r = s_next[r]
+                if r < 0:
+                    r = np.int64(len(s_cls))
+                    s_cls.append(n_cls)
+                    n_cls += 1
+                    for k in range(m):
+                        s_key.append(srt[k])
+                    s_off.append(np.int64(len(s_key)))
+                    s_fin.append(final[u])
+                    s_next.append(head[h] if h in head else np.int64(-1))
+                    head[h] = r
+                cls[u] = s_cls[r]
+        else:
+            # Moore refinement inside the layer; classes of other layers are fixed
+            L = hi - lo
+            blk = np.zeros(L, np.int64)
+            for i in range(lo, hi):
+                loc[order[i]] = i - lo
+            nb = 0
+            while True:
+                seen = Dict.empty(types.int64, types.int64)      # hash -> first block with it
+                r_off = np.zeros(L + 1, np.int64)
+                keys = [np.int64(0)]
+                keys.pop()
+                new = np.empty(L, np.int64)
+                rep_of = [np.int64(0)]       # per new block: its first member (layer index)
+                rep_of.pop()
+                rep_next = [np.int64(0)]     # per new block: the next block with the same hash
+                rep_next.pop()
+                for i in range(lo, hi):
+                    u = order[i]
+                    d = e_off[u + 1] - e_off[u]
+                    if d > buf.shape[0]:
+                        buf = np.empty(2 * d, np.int64)
+                    for k in range(d):
+                        e = e_off[u] + k
+                        v = e_dst[e]
+                        tgt = n + blk[loc[v]] if pos[v] == p else cls[v]
+                        buf[k] = (e_term[e] * (cmax + 1) + e_cost[e]) * W + tgt
+                    srt = np.sort(buf[:d])
+                    m = 0
+                    for k in range(d):
+                        if m == 0 or srt[k] != srt[m - 1]:
+                            srt[m] = srt[k]
+                            m += 1
+                    for k in range(m):
+                        keys.append(srt[k])
+                    r_off[i - lo + 1] = len(keys)
+                    h = _sig_hash(srt, 0, m, final[u] * (L + 1) + blk[i - lo])
+                    c = seen[h] if h in seen else np.int64(-1)
+                    while c >= 0:
+                        j = rep_of[c]
+                        a, b = r_off[j], r_off[j + 1]
+                        if final[order[lo + j]] == final[u] and blk[j] == blk[i - lo] and b - a == m:
+                            same = True
+                            for k in range(m):
+                                if keys[a + k] != srt[k]:
+                                    same = False
+                                    break
+                            if same:
+                                break
+                        c = rep_next[c]
+                    if c < 0:
+                        c = np.int64(len(rep_of))
+                        rep_of.append(np.int64(i - lo))
+                        rep_next.append(seen[h] if h in seen else np.int64(-1))
+                        seen[h] = c
+                    new[i - lo] = c
+                nn = len(rep_of)
+                blk = new
+                if nn == nb:
+                    break
+                nb = nn
+            for i in range(lo, hi):
+                u = order[i]
+                cls[u] = n_cls + blk[i - lo]
+                loc[u] = -1
+            n_cls += nb
+        hi = lo
+    # quotient: one representative per class, the start node's class numbered 0
+    perm = np.arange(n_cls)
+    c0 = cls[0]
+    perm[0] = c0
+    perm[c0] = 0
+    rep = np.full(n_cls, -1, np.int64)
+    for u in range(n):
+        q = perm[cls[u]]
+        if rep[q] < 0:
+            rep[q] = u
+    q_pos = np.empty(n_cls, np.int64)
+    q_final = np.empty(n_cls, np.int64)
+    q_off = np.zeros(n_cls + 1, np.int64)
+    cnt = 0
+    for q in range(n_cls):
+        u = rep[q]
+        cnt += e_off[u + 1] - e_off[u]
+    q_term = np.empty(cnt, np.int64)
+    q_dst = np.empty(cnt, np.int64)
+    q_cost = np.empty(cnt, np.int64)
+    m = 0
+    for q in range(n_cls):
+        u = rep[q]
+        q_pos[q] = pos[u]
+        q_final[q] = final[u]
+        d = e_off[u + 1] - e_off[u]
+        if d > buf.shape[0]:
+            buf = np.empty(2 * d, np.int64)
+        for k in range(d):
+            e = e_off[u] + k
+            buf[k] = (e_term[e] * (cmax + 1) + e_cost[e]) * W + perm[cls[e_dst[e]]]
+        srt = np.sort(buf[:d])
+        for k in range(d):
+            if k > 0 and srt[k] == srt[k - 1]:
+                continue
+            x = srt[k]
+            q_dst[m] = x % W
+            x //= W
+            q_cost[m] = x % (cmax + 1)
+            q_term[m] = x // (cmax + 1)
+            m += 1
+        q_off[q + 1] = m
+    return True, q_pos, q_final, q_off, q_term[:m].copy(), q_dst[:m].copy(), q_cost[:m].copy()

@@ -234,14 +234,15 @@ def test_fast_kernel_matches_reference(gtext, cases):
 
     for ps in cases:
         b = g.completable(ps, engine="reference")
-        old = api._MINIMIZE_EDGES
+        old = api._MINIMIZE_EDGES, api.QUOTIENT_EDGES
         try:
-            for threshold in (0, 10**9):   # with and without determinise + minimise
-                api._MINIMIZE_EDGES = threshold
+            # with determinise + minimise, with the bisimulation quotient, with neither
+            for mini, quot in ((0, 10**9), (10**9, 0), (10**9, 10**9)):
+                api._MINIMIZE_EDGES, api.QUOTIENT_EDGES = mini, quot
                 a = g.completable(ps, engine="fast")
-                assert a.ok == b.ok, (gtext, ps, threshold)
+                assert a.ok == b.ok, (gtext, ps, mini, quot)
         finally:
-            api._MINIMIZE_EDGES = old
+            api._MINIMIZE_EDGES, api.QUOTIENT_EDGES = old
 
 
 def test_fast_kernel_budget():

@@ -14,15 +14,15 @@ from memgram.grammar import HOLE, Grammar, Hole
 from memgram.grammar.api import _segments
 from memgram.grammar.completion import Pattern
 from memgram.grammar import earley_nb as E
-from memgram.grammar.earley_nb import minimize_layered, nfa_arrays_fast, run_fast, subset_kernel
+from memgram.grammar.earley_nb import bisim_quotient, minimize_layered, nfa_arrays_fast, run_fast, subset_kernel
 from memgram.grammar.holes_nb import hole_tables, nfa_arrays_holes
 
 from .test_completable import _build, grammars, texts
 
 
 def _costs(g, ps):
-    """Min cost to the goal for every costed-hole choice, both builders, with and without
-    determinise+minimise (costs 0 only)."""
+    """Min cost to the goal for every costed-hole choice, both builders, each also after the bisimulation quotient,
+    and with determinise+minimise (costs 0 only)."""
     pat = Pattern(_segments(ps)[0])
     out = []
     for costed in [frozenset()] + [frozenset([h]) for h in range(len(pat.bounds))]:
@@ -30,6 +30,9 @@ def _costs(g, ps):
         for build in (lambda: nfa_arrays_fast(g.config_tables, pat, costed), lambda: nfa_arrays_holes(g, pat, costed)):
             a = build()
             res.append(run_fast(g.arrays, arrays=a)[0])
+            ok, *q = bisim_quotient(*a)
+            assert ok and len(q[0]) <= len(a[0])
+            res.append(run_fast(g.arrays, arrays=tuple(q))[0])
             if not costed:
                 d = subset_kernel(a[0], a[1], a[2], a[3], a[4], g.arrays.T)
                 q = minimize_layered(*d, g.arrays.T, hole_positions=pat.hole_pos)
@@ -166,3 +169,45 @@ def test_cost_free_kernel_budget_and_accepts():
     assert not g.accepts(src.replace("{", "", 1))
     r = g.completable([src[:40], HOLE, src[60:]], budget=5)
     assert r.ok is None and "budget" in r.reason
+
+
+def _nfa(n, edges, final, pos):
+    """NFA arrays from (src, term, dst, cost) tuples (sorted here by node and terminal)."""
+    edges = sorted(edges)
+    off = np.zeros(n + 1, np.int64)
+    for u, *_ in edges:
+        off[u + 1] += 1
+    col = lambda i: np.array([e[i] for e in edges], np.int64)
+    return (np.array(pos, np.int64), np.array(final, np.int64), np.cumsum(off), col(1), col(2), col(3))
+
+
+def test_bisim_quotient_merges_equivalent_nodes_only():
+    # 0 -a-> 1 -b-> 3(final), 0 -a-> 2 -b-> 4(final): 1~2 and 3~4 merge; 5 (-b-> 3 at cost 1) does not merge with 1
+    a = _nfa(6, [(0, 0, 1, 0), (0, 0, 2, 0), (1, 1, 3, 0), (2, 1, 4, 0), (0, 2, 5, 0), (5, 1, 3, 1)],
+             [-1, -1, -1, 0, 0, -1], [0, 1, 1, 2, 2, 1])
+    ok, pos, final, off, term, dst, cost = bisim_quotient(*a)
+    assert ok and len(pos) == 4 and len(term) == 4       # {0}, {1,2}, {3,4}, {5}; edge 0-a->{1,2} once
+    assert final[0] == -1 and sorted(final.tolist()) == [-1, -1, -1, 0]
+    assert np.all(np.diff(term[off[0]:off[1]]) >= 0)     # sorted by terminal per node
+    # a self-loop layer (a hole): 1 and 2 loop on c into each other and both read b to 3
+    a = _nfa(4, [(0, 0, 1, 0), (0, 1, 2, 0), (1, 2, 2, 0), (2, 2, 1, 0), (1, 1, 3, 0), (2, 1, 3, 0)],
+             [-1, -1, -1, 0], [0, 1, 1, 2])
+    ok, pos, *_ = bisim_quotient(*a)
+    assert ok and len(pos) == 3
+    # an edge back to a lower position: refused, returned unchanged
+    a = _nfa(2, [(0, 0, 1, 0), (1, 0, 0, 0)], [-1, 0], [1, 0])
+    ok, *q = bisim_quotient(*a)
+    assert not ok and all(np.array_equal(x, y) for x, y in zip(q, a))
+
+
+def test_bisim_quotient_shrinks_cpp_holes_and_keeps_answers():
+    cpp = Grammar.builtin("cpp")
+    src = open(sorted(glob.glob(os.path.join(os.path.dirname(__file__), "cpp_corpus", "*.cpp")))[0]).read()
+    a = len(src) // 2
+    for ps in ([src[:a], HOLE, src[a + 10:]], [src[:a] + ")", HOLE, src[a + 10:]], [src[:20], HOLE, src[a:], HOLE]):
+        pat = Pattern(_segments(ps)[0])
+        x = nfa_arrays_holes(cpp, pat)
+        ok, *q = bisim_quotient(*x)
+        assert ok and 5 * len(q[0]) < len(x[0]) and 5 * len(q[3]) < len(x[3])
+        assert run_fast(cpp.arrays, arrays=tuple(q))[0] == run_fast(cpp.arrays, arrays=x)[0]
+        assert (run_fast(cpp.arrays, arrays=tuple(q))[0] is not None) == cpp.completable(ps, engine="reference").ok
