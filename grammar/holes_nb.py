@@ -267,6 +267,18 @@ class HoleTables:
         _quotient(self, ct)
         self.xb_off, self.xb_conf, self.xz_off, self.xz_key = _exit_tables(
             ct.trans, ct.end, ct.lab, self.rx_off, self.rx_conf)
+        self.canon_text, self.canon_end, self.canon_hole = _canon_tables(self, ct)
+
+
+@njit(cache=True, inline="always")
+def _canon_node(p, c, kind, byte_class, M, canon_text, canon_end):
+    """The representative configuration of token-boundary node (p, c), -1 if the node is dead (see
+    :func:`_canon_tables`)."""
+    if p >= M:
+        return canon_end[c]
+    if kind[p] >= 0:
+        return canon_text[byte_class[kind[p]], c]
+    return c
 
 
 @njit(cache=True)
@@ -277,7 +289,7 @@ def _rec(best, key, d):
 
 @njit(cache=True)
 def _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
-            entry, eps, r_off, r_conf, best):
+            entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, best):
     """One-lexeme walks from byte-level state (p0, c0) (c0 a configuration). Uncosted holes are
     crossed through the reach table: a lexeme in progress at an uncosted hole either ends inside
     it (edge to a hole state, labelled by a terminal) or leaves it in any reachable configuration.
@@ -295,18 +307,21 @@ def _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, i
             continue
         hole_free = p < M and kind[p] == -1 and not costed[p]
         if end[c] >= 0 and not hole_free:
-            _rec(best, (lab[c] + 2) * span + p * NCX + end[c], d)
+            e2 = _canon_node(p, end[c], kind, byte_class, M, canon_text, canon_end)
+            if e2 >= 0:
+                _rec(best, (lab[c] + 2) * span + p * NCX + e2, d)
         if p >= M:
             if isb[c]:
                 _rec(best, p * NCX, d)          # ε: left a hole without starting a lexeme
             continue
         if hole_free:
+            kk = ncls if p + 1 >= M else byte_class[kind[p + 1]]      # the byte after the hole (holes merge)
             for t in range(T):
                 x = entry[c, t]
                 if x >= 0:
-                    _rec(best, (LQ + t) * span + p * NCX + NC + x, d)
+                    _rec(best, (LQ + t) * span + p * NCX + NC + canon_hole[kk, x], d)
             if eps[c] >= 0:
-                _rec(best, p * NCX + NC + eps[c], d)
+                _rec(best, p * NCX + NC + canon_hole[kk, eps[c]], d)
             for i in range(r_off[c], r_off[c + 1]):
                 c2 = r_conf[i]
                 key = (p + 1) * NC + c2
@@ -336,11 +351,11 @@ def _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, i
 
 @njit(cache=True)
 def _memo_walk(mk, p, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
-               entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost):
+               entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo, memo_start, memo_key, memo_cost):
     if mk not in memo:
         tmp = Dict.empty(types.int64, types.int64)
         _walk_h(p, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
-                entry, eps, r_off, r_conf, tmp)
+                entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, tmp)
         for k2, d2 in tmp.items():
             memo_key.append(k2)
             memo_cost.append(d2)
@@ -351,7 +366,8 @@ def _memo_walk(mk, p, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC, 
 
 @njit(cache=True)
 def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class, isb,
-                    bidx, rc_off, rc_conf, rc_dist, entry, eps, delta, xb_off, xb_conf, xz_off, xz_key, r_off, r_conf):
+                    bidx, rc_off, rc_conf, rc_dist, entry, eps, delta, xb_off, xb_conf, xz_off, xz_key, r_off, r_conf,
+                    canon_text, canon_end, canon_hole):
     """Token-boundary NFA with uncosted holes as hole-state nodes (see the module docstring).
 
     Same output as :func:`.earley_nb.build_nfa_kernel`: (pos, final, e_off, e_term, e_dst,
@@ -383,14 +399,17 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
         best = Dict.empty(types.int64, types.int64)
         if c0 >= NC:
             X = c0 - NC
+            p1 = p0 + 1
+            kk = ncls if p1 >= M else byte_class[kind[p1]]
             for t in range(T):
                 y = delta[X, t]
                 if y >= 0:
-                    best[(LQ + t) * span + p0 * NCX + NC + y] = 0
-            p1 = p0 + 1
+                    best[(LQ + t) * span + p0 * NCX + NC + canon_hole[kk, y]] = 0
             for i in range(xz_off[X], xz_off[X + 1]):      # lexemes ending where the hole ends
                 zk = xz_key[i]
-                _rec(best, (zk // NC) * span + p1 * NCX + zk % NC, 0)
+                e2 = _canon_node(p1, zk % NC, kind, byte_class, M, canon_text, canon_end)
+                if e2 >= 0:
+                    _rec(best, (zk // NC) * span + p1 * NCX + e2, 0)
             if p1 >= M:
                 _rec(best, p1 * NCX, 0)                     # ε: the hole ends the pattern
             else:                                           # kind[p1] is a byte (holes merge)
@@ -398,7 +417,8 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
                 for i in range(xb_off[tag], xb_off[tag + 1]):
                     c = xb_conf[i]
                     mi = _memo_walk(p1 * NCX + c, p1 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
-                                    LQ, isb, entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost)
+                                    LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo, memo_start, memo_key,
+                                    memo_cost)
                     for x in range(memo_start[mi], memo_start[mi + 1]):
                         _rec(best, memo_key[x], memo_cost[x])
         elif p0 < M and kind[p0] == -1 and costed[p0] and bidx[c0] >= 0:
@@ -411,13 +431,14 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
                 if c == c0:
                     continue
                 mi = _memo_walk(p0 * NCX + c, p0 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
-                                LQ, isb, entry, eps, r_off, r_conf, memo, memo_start, memo_key, memo_cost)
+                                LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo, memo_start, memo_key,
+                                    memo_cost)
                 for x in range(memo_start[mi], memo_start[mi + 1]):
                     _rec(best, memo_key[x], d + memo_cost[x])
             best[(p0 + 1) * NCX + c0] = 0      # ε: leave the hole
         else:
             _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, isb,
-                    entry, eps, r_off, r_conf, best)
+                    entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, best)
             if p0 < M and kind[p0] == -1 and costed[p0]:
                 best[(p0 + 1) * NCX + c0] = 0
         for bk, d in best.items():
@@ -472,7 +493,7 @@ def nfa_arrays_holes(g, pattern, costed=frozenset()):
             cst[p] = True
     return build_nfa_holes(kind, cst, ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, ct.byte_class, ht.isb,
                            bidx, rc_off, rc_conf, rc_dist, ht.entry, ht.eps, ht.delta, ht.xb_off, ht.xb_conf,
-                           ht.xz_off, ht.xz_key, ht.r_off, ht.r_conf)
+                           ht.xz_off, ht.xz_key, ht.r_off, ht.r_conf, ht.canon_text, ht.canon_end, ht.canon_hole)
 
 
 def _quotient(ht, ct):
@@ -519,6 +540,77 @@ def _quotient(ht, ct):
     ht.rx_conf = np.concatenate(confs).astype(np.int64)
     ht.n_states_raw = NH
     ht.n_states = len(rep)
+
+
+def _canon_tables(ht, ct):
+    """Representatives that let the builder create one node per behaviour instead of one per configuration.
+
+    * ``canon_text[k, c]``: token-boundary node (p, c) at a text byte of class k reads that byte first: its edges
+      depend only on ``trans[c, k]`` (for a configuration that cannot end a lexeme), so nodes with the same
+      successor are the same node (the smallest such configuration); -1 when the byte kills it (the node has no
+      edges and is not final: edges to it are dropped). Boundaries differ in the maximal-munch lookahead they
+      carry, and most of that is settled by the one byte that follows: after a hole, ~140 boundary nodes that the
+      lexemes ending at the hole's end create become a few.
+    * ``canon_end[c]``: at the end of the pattern every boundary node is the empty word (final): configuration 0.
+    * ``canon_hole[k, X]``: hole states with the same behaviour at a hole whose next byte has class k (``k =
+      ncls``: the hole ends the pattern): Moore refinement over the hole automaton from their exits for that byte
+      (configurations after it; lexemes ending at the hole's end, targets through ``canon_text``).
+    Replacing a node by one with the same edges (up to such replacements) keeps the automaton's language and
+    costs; tested against the builder without them (tests/grammar/test_holes_nb.py)."""
+    trans, end, NC, ncls = ct.trans, ct.end, ct.trans.shape[0], ct.trans.shape[1]
+    plain = end < 0
+    canon_text = np.empty((ncls, NC), np.int64)
+    idx = np.arange(NC, dtype=np.int64)
+    for k in range(ncls):
+        col = trans[:, k]
+        rep = np.full(NC + 1, -1, np.int64)       # successor (+1, 0 = dead) -> smallest plain configuration
+        m = plain & (col >= 0)
+        succ, first = np.unique(col[m], return_index=True)
+        rep[succ + 1] = idx[m][first]
+        canon_text[k] = np.where(plain, np.where(col >= 0, rep[np.maximum(col, 0) + 1], -1), idx)
+    isb = np.zeros(NC, bool)
+    isb[ht.bconf] = True
+    canon_end = np.where(isb & plain, 0, idx)
+    NH = ht.n_states
+    canon_hole = np.empty((ncls + 1, NH), np.int64)
+    valid = ht.delta >= 0
+    safe = np.maximum(ht.delta, 0)
+    # exits as sorted per-state key arrays (compared as bytes): lexemes ending at the hole's end as (label, target)
+    # codes, configurations after the next byte
+    z_of = np.repeat(np.arange(NH, dtype=np.int64), np.diff(ht.xz_off))
+    z_lab, z_end = ht.xz_key // NC, ht.xz_key % NC
+    W = np.int64(NC + 1) * (int(z_lab.max(initial=0)) + 1)
+    b_tag = np.repeat(np.arange(NH * ncls, dtype=np.int64), np.diff(ht.xb_off))
+    b_of, b_k = b_tag // ncls, b_tag % ncls
+
+    def per_state(owner, code, width):
+        u = np.sort(owner * width + code)
+        if len(u):
+            u = u[np.concatenate(([True], u[1:] != u[:-1]))]
+        cut = np.searchsorted(u // width, np.arange(NH + 1))
+        return [u[cut[X]:cut[X + 1]].tobytes() for X in range(NH)]
+
+    for k in range(ncls + 1):
+        tgt = canon_end[z_end] if k == ncls else canon_text[k, z_end]
+        ok = tgt >= 0
+        zero = per_state(z_of[ok], z_lab[ok] * (NC + 1) + tgt[ok], W)
+        first = per_state(b_of[b_k == k], ht.xb_conf[b_k == k], np.int64(NC)) if k < ncls else [b""] * NH
+        keys = list(zip(first, zero))
+        ids = {}
+        block = np.array([ids.setdefault(key, len(ids)) for key in keys], np.int64)
+        nb = len(ids)
+        while nb < NH:
+            sig = np.concatenate([block[:, None], np.where(valid, block[safe], -1)], 1)
+            _, new = np.unique(sig, axis=0, return_inverse=True)
+            new = np.asarray(new, np.int64).reshape(-1)
+            nn = int(new.max()) + 1
+            block = new
+            if nn == nb:
+                break
+            nb = nn
+        _, rep = np.unique(block, return_index=True)
+        canon_hole[k] = rep[block]
+    return canon_text, canon_end, canon_hole
 
 
 @njit(cache=True)
