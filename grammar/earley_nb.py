@@ -39,14 +39,25 @@ class GrammarArrays:
         for s in cfg.nullable:
             nullable[s] = True
         self.nullable = nullable
+        # predictions of each nonterminal: rules that start with a terminal are scanned at once (``predt_*``: the
+        # terminal and the dotted rule after it; no item at dot 0 is made for them), the others become items
         pred_off = np.zeros(NS + 1, np.int64)
-        pred = []
+        predt_off = np.zeros(NS + 1, np.int64)
+        pred, predt = [], []
         for s in range(NS):
-            rs = cfg.rules_by_lhs.get(s, [])
-            pred.extend(rs)
+            for r in cfg.rules_by_lhs.get(s, []):
+                rhs = cfg.rules[r][1]
+                if len(rhs) and rhs[0] < T:
+                    predt.append((rhs[0], rule_first[r] + 1))
+                else:
+                    pred.append(r)
             pred_off[s + 1] = len(pred)
+            predt_off[s + 1] = len(predt)
         self.pred_off = pred_off
         self.pred = np.array(pred, np.int64)
+        self.predt_off = predt_off
+        self.predt_term = np.array([t for t, _ in predt], np.int64)
+        self.predt_dr = np.array([d for _, d in predt], np.int64)
         self.empty = cfg.is_empty_language
 
 
@@ -181,7 +192,7 @@ def _first_edge(e_term, lo, hi, t):
 
 
 @njit(cache=True)
-def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred,
+def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred, predt_off, predt_term, predt_dr,
                   pos, final, e_off, e_term, e_dst, e_cost, limit, max_work, depth_first):
     """Returns (cost or -1, work, status) with status 0 = decided, 1 = work budget hit.
 
@@ -311,6 +322,14 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
                     for pi in range(pred_off[B], pred_off[B + 1]):
                         stack_o.append(j); stack_dr.append(rule_first[pred[pi]]); stack_j.append(j)
                         stack_c.append(np.int64(0))
+                    for pi in range(predt_off[B], predt_off[B + 1]):      # predicted and scanned in one step
+                        t = predt_term[pi]
+                        lo = _first_edge(e_term, e_off[j], e_off[j + 1], t)
+                        hi = e_off[j + 1]
+                        while lo < hi and e_term[lo] == t:
+                            stack_o.append(j); stack_dr.append(predt_dr[pi]); stack_j.append(e_dst[lo])
+                            stack_c.append(e_cost[lo])
+                            lo += 1
             if nullable[B]:
                 stack_o.append(o); stack_dr.append(dr + 1); stack_j.append(j); stack_c.append(c)
             h = c_head[wk] if wk in c_head else np.int64(-1)
@@ -355,12 +374,14 @@ def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None
     if USE_KERNEL0 and limit is None and not e_cost.any() and (final.shape[0] == 0 or final.max() <= 0):
         found, work, status = earley_kernel0(
             np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
-            pos, final, e_off, e_term, e_dst, np.int64(-1 if max_work is None else max_work))
+            ga.predt_off, ga.predt_term, ga.predt_dr, pos, final, e_off, e_term, e_dst,
+            np.int64(-1 if max_work is None else max_work))
         if status == 1:
             return None, int(work), True
         return (0 if found else None), int(work), False
     args = (np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
-            pos, final, e_off, e_term, e_dst, e_cost, np.int64(-1 if limit is None else limit))
+            ga.predt_off, ga.predt_term, ga.predt_dr, pos, final, e_off, e_term, e_dst, e_cost,
+            np.int64(-1 if limit is None else limit))
     done = 0
     if limit is not None and USE_KERNEL_WITHIN:
         # depth first with a small work cap: most "yes" answers take a few hundred items this way; otherwise (a
@@ -761,7 +782,7 @@ def _find(keys, key):
 
 
 @njit(cache=True)
-def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred,
+def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred, predt_off, predt_term, predt_dr,
                    pos, final, e_off, e_term, e_dst, max_work):
     """Recogniser for cost-free automata: returns (1 found / 0 not, work, status 0/1 budget)."""
     n = pos.shape[0]
@@ -869,6 +890,19 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
                 for pi in range(pred_off[B], pred_off[B + 1]):
                     pend_o[n_pend] = j; pend_dr[n_pend] = rule_first[pred[pi]]; pend_j[n_pend] = j
                     n_pend += 1
+                for pi in range(predt_off[B], predt_off[B + 1]):          # predicted and scanned in one step
+                    t = predt_term[pi]
+                    lo = _first_edge(e_term, e_off[j], e_off[j + 1], t)
+                    hi = e_off[j + 1]
+                    while lo < hi and e_term[lo] == t:
+                        if n_pend == pend_o.shape[0]:
+                            c2 = 2 * n_pend
+                            a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
+                            a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
+                            a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+                        pend_o[n_pend] = j; pend_dr[n_pend] = predt_dr[pi]; pend_j[n_pend] = e_dst[lo]
+                        n_pend += 1
+                        lo += 1
                 if 2 * n_wk > wk_k.shape[0]:
                     wk_k, wk_v = _grow(wk_k, wk_v)
             if nullable[B]:

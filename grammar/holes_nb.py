@@ -588,7 +588,7 @@ def _canon_tables(ht, ct):
         if len(u):
             u = u[np.concatenate(([True], u[1:] != u[:-1]))]
         cut = np.searchsorted(u // width, np.arange(NH + 1))
-        return [u[cut[X]:cut[X + 1]].tobytes() for X in range(NH)]
+        return [(u[cut[X]:cut[X + 1]] % width).tobytes() for X in range(NH)]
 
     for k in range(ncls + 1):
         tgt = canon_end[z_end] if k == ncls else canon_text[k, z_end]
