@@ -260,10 +260,11 @@ class Grammar:
             self._ga = GrammarArrays(self.cfg)
         return self._ga
 
-    def complete(self, pieces):
+    def complete(self, pieces, *, budget: int | None = None):
         """Fill every hole with a shortest filling (fewest bytes in total); None if impossible.
 
-        Returns str when all text pieces are str and the result is valid UTF-8, else bytes."""
+        Returns str when all text pieces are str and the result is valid UTF-8, else bytes. ``budget``: work units
+        (items) per search; when one runs out, :class:`UndecidedError` is raised (never a silent None)."""
         segs, all_str = _segments(pieces)
         pat = Pattern(segs)
         hg = self.hole_graph
@@ -273,7 +274,11 @@ class Grammar:
             attempts.append(set(bounded))
         for costed in attempts:
             eng = EarleyEngine(self.cfg, LexNFA(hg, pat, costed=costed, keep_witness=True))
-            if eng.run() is None:
+            try:
+                found = eng.run(max_work=budget)
+            except Budget as e:
+                raise UndecidedError(f"completion search: {e} budget exhausted") from None
+            if found is None:
                 return None
             fill = [bytearray() for _ in pat.bounds]
             for h, b in eng.witness():

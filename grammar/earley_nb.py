@@ -401,7 +401,7 @@ def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None
 
 @njit(cache=True)
 def _walk(p0, c0, kind, costed, trans, end, lab, byte_class, M, NC, best):
-    """One-lexeme walks from byte-level state (p0, c0) (0-1 costs: bytes in costed holes).
+    """One-lexeme walks from byte-level state (p0, c0) (a byte read in hole p costs ``costed[p]``, 0 = free).
     Records into ``best``: key (lab+2) * ((M+1)*NC) + target node key -> min cost."""
     ncls = trans.shape[1]
     dist = Dict.empty(types.int64, types.int64)
@@ -419,7 +419,7 @@ def _walk(p0, c0, kind, costed, trans, end, lab, byte_class, M, NC, best):
         if p >= M:
             continue
         if kind[p] == -1:
-            w = np.int64(1) if costed[p] else np.int64(0)
+            w = costed[p]
             for k in range(ncls):
                 c2 = trans[c, k]
                 if c2 >= 0:
@@ -476,7 +476,7 @@ def hole_reach_kernel(trans, boundary):
 def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_class, bidx, rc_off, rc_conf, rc_dist):
     """The token-boundary NFA of :class:`.completion.LexNFA`, fully built, as arrays.
 
-    ``kind[p]``: byte or -1 (hole); ``costed[p]``: bytes read at hole p cost 1. Boundary nodes
+    ``kind[p]``: byte or -1 (hole); ``costed[p]``: the cost of a byte read at hole p (int64, 0 = free). Boundary nodes
     inside a hole use the per-grammar reach table (``bidx``/``r_*``) and memoised exit walks.
     Returns (pos, final, e_off, e_term, e_dst, e_cost) with node 0 = start, edges ε-free and
     sorted by (node, terminal)."""
@@ -500,7 +500,7 @@ def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_cla
         c0 = node_c[u]
         best = Dict.empty(types.int64, types.int64)
         if p0 < M and kind[p0] == -1 and bidx[c0] >= 0:
-            w = np.int64(1) if costed[p0] else np.int64(0)
+            w = costed[p0]
             bi = bidx[c0]
             for ri in range(rc_off[bi], rc_off[bi + 1]):
                 c = rc_conf[ri]
@@ -552,12 +552,15 @@ def build_nfa_kernel(kind, costed, trans, end, lab, lab_off, lab_terms, byte_cla
     return pos, final, e_off, e_term, e_dst, e_cost
 
 
-def nfa_arrays_fast(ct, pattern, costed=frozenset()):
+def nfa_arrays_fast(ct, pattern, costed=frozenset(), weights=None):
+    """The automaton of ``pattern`` with the bytes of the ``costed`` holes costing 1 each, or ``weights[h]`` each
+    (dict hole index -> positive int) when given."""
     kind = np.array(pattern.kind, np.int64)
-    cst = np.zeros(pattern.M, np.bool_)
+    cst = np.zeros(pattern.M, np.int64)
     for p in pattern.hole_pos:
-        if pattern.hole_of[p] in costed:
-            cst[p] = True
+        h = pattern.hole_of[p]
+        if h in costed:
+            cst[p] = 1 if weights is None else int(weights[h])
     if getattr(ct, "reach", None) is None:
         boundary = np.unique(np.concatenate([[0], ct.end[ct.end >= 0]])).astype(np.int64)
         bidx = np.full(ct.trans.shape[0], -1, np.int64)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..grammar import Hole
+from ..grammar.api import UndecidedError
 
 __all__ = ["diffusion_generate", "DiffusionResult", "DiffusionAdapter", "ToyVocab", "RandomLogits",
            "TinyMaskedLM", "train_tiny_mlm", "vocab_info", "Checker"]
@@ -180,20 +181,23 @@ class Checker:
     With one bounded hole the engine's answer is exact. With several, ``Grammar.completable``
     checks each bound separately (a necessary condition: it may accept text whose holes cannot be
     filled *together* within their bounds, a dead end for the sampler). ``exact=True`` (default)
-    then settles the question: "yes" if the minimum number of bytes over *all* holes together
-    is within the smallest bound (every hole then fits), else "yes" iff ``Grammar.complete``
-    finds a filling within every bound, else "no" (counted in ``conservative``: a refusal that a
-    smarter joint search might have accepted; it never admits a dead end)."""
+    then settles the question: "yes" if a filling exists whose bytes in each hole, divided by that hole's bound,
+    sum to at most 1 (every hole then fits; one weighted run of the numba kernels), else "yes" iff
+    ``Grammar.complete`` finds a filling within every bound (Python engine, at most ``witness_budget`` work units
+    per search: unbounded it takes minutes on C++; an exhausted budget counts in ``undecided``), else "no"
+    (counted in ``conservative``: a refusal that a smarter joint search might have accepted; it never admits a
+    dead end)."""
 
-    def __init__(self, grammar, budget=None, exact: bool = True):
+    def __init__(self, grammar, budget=None, exact: bool = True, witness_budget: int | None = 200_000):
         self.g = grammar
         self.budget = budget
+        self.witness_budget = witness_budget
         self.exact = exact
         self.memo = {}
         self.calls = 0
         self.hits = 0
         self.undecided = 0
-        self.joint_runs = 0          # total-cost runs (several bounded holes)
+        self.joint_runs = 0          # weighted joint runs (several bounded holes)
         self.witness_runs = 0        # Grammar.complete calls (several bounded holes)
         self.conservative = 0
         self.times = []
@@ -225,11 +229,14 @@ class Checker:
         if not c.ok or c.exact or not self.exact:
             return bool(c.ok)
         self.joint_runs += 1
-        if _total_within_min_bound(self.g, pieces):
+        if _jointly_within_bounds(self.g, pieces):
             return True
         self.witness_runs += 1
-        if self.g.complete(pieces) is not None:
-            return True
+        try:
+            if self.g.complete(pieces, budget=self.witness_budget) is not None:
+                return True
+        except UndecidedError:
+            self.undecided += 1
         self.conservative += 1
         return False
 
@@ -238,23 +245,29 @@ class _Deadline(Exception):
     pass
 
 
-def _total_within_min_bound(g, pieces) -> bool:
-    """Sufficient test for several bounded holes: the fewest bytes over all holes together is at
-    most the smallest bound. Uses the engine's numba kernels directly (one run, all bounded holes
-    costed); returns False if they are unavailable."""
+def _jointly_within_bounds(g, pieces) -> bool:
+    """Sufficient test for several bounded holes, in one run of the engine's numba kernels: with a byte of hole
+    ``i`` costing ``ceil(S / b_i)`` (``b_i`` its bound), a filling of least total cost at most ``S`` has
+    ``bytes_i / b_i <= 1`` in every hole, so the holes fit together. (It covers "fewest bytes over all holes at most
+    the smallest bound", the earlier test, and accepts more.) Returns False if the kernels are unavailable."""
     try:
-        from ..grammar.api import _segments
+        from ..grammar.api import QUOTIENT_EDGES, _segments
         from ..grammar.completion import Pattern
-        from ..grammar.earley_nb import nfa_arrays_fast, run_fast
+        from ..grammar.earley_nb import bisim_quotient, nfa_arrays_fast, run_fast
     except ImportError:                                   # pragma: no cover - engine internals moved
         return False
     segs, _ = _segments(pieces)
     pat = Pattern(segs)
     bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
-    limit = min(pat.bounds[i] for i in bounded)
-    arrays = nfa_arrays_fast(g.config_tables, pat, frozenset(bounded))
-    c, _, hit = run_fast(g.arrays, arrays=arrays, limit=limit)
-    return (not hit) and c is not None and c <= limit
+    S = 1 << 12
+    weights = {i: -(-S // max(1, pat.bounds[i])) for i in bounded}
+    arrays = nfa_arrays_fast(g.config_tables, pat, frozenset(bounded), weights=weights)
+    if len(arrays[3]) >= QUOTIENT_EDGES:
+        ok, *q = bisim_quotient(*arrays)
+        if ok:
+            arrays = tuple(q)
+    c, _, hit = run_fast(g.arrays, arrays=arrays, limit=S)
+    return (not hit) and c is not None and c <= S
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +497,7 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     at most one byte per mask, so the sampler always has a token to commit; it refuses only
     proposals whose completion would need more than one byte per remaining mask.
     ``exact_multi``: settle several-bounded-hole answers exactly (see :class:`Checker`; its
-    ``Grammar.complete`` stage is slow for large grammars such as C++). ``max_seconds``: stop
+    ``Grammar.complete`` stage is slow for large grammars such as C++ and has a work budget there). ``max_seconds``: stop
     when exceeded (``timed_out``; the text is then what was committed, unfinished).
     Returns a :class:`DiffusionResult` (a list of them for a batch prompt)."""
     t_start = time.perf_counter()

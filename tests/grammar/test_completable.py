@@ -249,3 +249,13 @@ def test_fast_kernel_budget():
     g = Grammar.from_lark(ARITH)
     r = g.completable(["1 + ", HOLE, " * 3 + (", HOLE, ")"], budget=3, engine="fast")
     assert r.ok is None and "budget" in r.reason
+
+
+def test_complete_budget_is_undecided_not_none():
+    from memgram.grammar.api import UndecidedError
+
+    g = Grammar.builtin("cpp")
+    ps = ["int f(int x) { return ", Hole(8), " + ", Hole(8), "; }"]
+    assert g.complete(ps) is not None
+    with pytest.raises(UndecidedError):
+        g.complete(ps, budget=10)

@@ -257,3 +257,17 @@ def test_batch_of_two_and_blocks(tiny):
         open_ = [m or e for m, e in zip(masked, (x == voc.eos_token_id).tolist())]   # EOS fills to the end
         if any(masked[:4]):
             assert all(open_[4:])
+
+
+def test_joint_bound_test_weighs_each_hole_by_its_bound(gjson):
+    """Several bounded holes fit together when the bytes of each, divided by its bound, sum to at most 1: here the
+    fewest bytes over both holes (1 + 3) exceed the smallest bound (2), yet "1" and "tru" fit their holes."""
+    from memgram import Hole
+
+    ps = [b"[", Hole(2), b", ", Hole(100), b"e]"]
+    assert D._jointly_within_bounds(gjson, ps)
+    assert gjson.accepts("[1, true]")
+    # and it never says yes when a hole cannot hold its part: "tru" needs 3 bytes
+    assert not D._jointly_within_bounds(gjson, [b"[", Hole(2), b", ", Hole(2), b"e]"])
+    chk = D.Checker(gjson)
+    assert chk(ps) and chk.joint_runs == 1 and chk.witness_runs == 0
