@@ -322,12 +322,28 @@ def _walk_h(p0, c0, kind, costed, trans, end, lab, byte_class, M, NCX, NC, LQ, i
                     _rec(best, (LQ + t) * span + p * NCX + NC + canon_hole[kk, x], d)
             if eps[c] >= 0:
                 _rec(best, p * NCX + NC + canon_hole[kk, eps[c]], d)
-            for i in range(r_off[c], r_off[c + 1]):
-                c2 = r_conf[i]
-                key = (p + 1) * NC + c2
-                if key not in dist or dist[key] > d:
-                    dist[key] = d
-                    heapq.heappush(heap, (d, p + 1, c2))
+            if kk == ncls:
+                for i in range(r_off[c], r_off[c + 1]):
+                    c2 = r_conf[i]
+                    key = (p + 1) * NC + c2
+                    if key not in dist or dist[key] > d:
+                        dist[key] = d
+                        heapq.heappush(heap, (d, p + 1, c2))
+            else:
+                # the lexeme leaves the hole in any reachable configuration c2 and reads the byte after it (holes
+                # merge): what state (p + 1, c2) would do, without queueing the ~500 states one by one
+                for i in range(r_off[c], r_off[c + 1]):
+                    c2 = r_conf[i]
+                    if end[c2] >= 0:
+                        e2 = _canon_node(p + 1, end[c2], kind, byte_class, M, canon_text, canon_end)
+                        if e2 >= 0:
+                            _rec(best, (lab[c2] + 2) * span + (p + 1) * NCX + e2, d)
+                    c3 = trans[c2, kk]
+                    if c3 >= 0:
+                        key = (p + 2) * NC + c3
+                        if key not in dist or dist[key] > d:
+                            dist[key] = d
+                            heapq.heappush(heap, (d, p + 2, c3))
         elif kind[p] == -1:
             for k in range(ncls):
                 c2 = trans[c, k]
