@@ -958,12 +958,40 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
                 n_pend += 1
 # ----------------------------------------------------------------------------- NFA bisimulation quotient
 @njit(cache=True)
-def _sig_hash(a, lo, hi, fin):
-    h = np.int64(1469598103934665603) ^ (fin + 7)
+def _sig_hash(a, lo, hi, salt):
+    h = np.int64(1469598103934665603) ^ (salt + 7)
     for i in range(lo, hi):
         h = (h ^ a[i]) * np.int64(1099511628211)
         h ^= h >> 31
     return h
+
+
+@njit(cache=True)
+def _edge_keys(u, e_off, e_term, e_cost, e_dst, tgt, CM, W, buf):
+    """Sorted distinct keys ``(term * CM + cost) * W + tgt[target]`` of node u's edges: (keys, count, buffer)."""
+    d = e_off[u + 1] - e_off[u]
+    if d > buf.shape[0]:
+        buf = np.empty(2 * d, np.int64)
+    for k in range(d):
+        e = e_off[u] + k
+        buf[k] = (e_term[e] * CM + e_cost[e]) * W + tgt[e_dst[e]]
+    srt = np.sort(buf[:d])
+    m = 0
+    for k in range(d):
+        if m == 0 or srt[k] != srt[m - 1]:
+            srt[m] = srt[k]
+            m += 1
+    return srt, m, buf
+
+
+@njit(cache=True)
+def _same_run(store, a, b, srt, m):
+    if b - a != m:
+        return False
+    for k in range(m):
+        if store[a + k] != srt[k]:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -986,21 +1014,19 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
     tmax = np.int64(0)
     cmax = np.int64(0)
     for e in range(m_e):
-        if e_term[e] > tmax:
-            tmax = e_term[e]
-        if e_cost[e] > cmax:
-            cmax = e_cost[e]
-    u_of = np.empty(m_e, np.int64)
+        tmax = max(tmax, e_term[e])
+        cmax = max(cmax, e_cost[e])
     for u in range(n):
         for e in range(e_off[u], e_off[u + 1]):
-            u_of[e] = u
             if pos[e_dst[e]] < pos[u]:
                 return False, pos, final, e_off, e_term, e_dst, e_cost
-    W = np.int64(2 * n + 2)            # class ids < n, local (in-layer) ids shifted by n
-    if (tmax + 1) * (cmax + 1) > (np.int64(1) << 62) // W:
+    W = np.int64(2 * n + 2)            # target ids: classes < n, in-layer blocks shifted by n
+    CM = cmax + 1
+    if (tmax + 1) * CM > (np.int64(1) << 62) // W:
         return False, pos, final, e_off, e_term, e_dst, e_cost
     order = np.argsort(pos, kind="mergesort")
     cls = np.full(n, -1, np.int64)
+    tgt = np.full(n, -1, np.int64)     # target id per node while classing: its class, or n + block in the layer
     n_cls = 0
     # signatures registered for sharing (classes of layers without inner edges): CSR of keys, final cost, hash
     # chains, class id
@@ -1015,7 +1041,6 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
     s_cls.pop()
     head = Dict.empty(types.int64, types.int64)
     buf = np.empty(64, np.int64)
-    loc = np.full(n, -1, np.int64)
     hi = n
     while hi > 0:
         lo = hi - 1
@@ -1031,30 +1056,10 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
         if not inner:
             for i in range(lo, hi):
                 u = order[i]
-                d = e_off[u + 1] - e_off[u]
-                if d > buf.shape[0]:
-                    buf = np.empty(2 * d, np.int64)
-                for k in range(d):
-                    e = e_off[u] + k
-                    buf[k] = (e_term[e] * (cmax + 1) + e_cost[e]) * W + cls[e_dst[e]]
-                srt = np.sort(buf[:d])
-                m = 0
-                for k in range(d):
-                    if m == 0 or srt[k] != srt[m - 1]:
-                        srt[m] = srt[k]
-                        m += 1
+                srt, m, buf = _edge_keys(u, e_off, e_term, e_cost, e_dst, tgt, CM, W, buf)
                 h = _sig_hash(srt, 0, m, final[u])
                 r = head[h] if h in head else np.int64(-1)
-                while r >= 0:
-                    a, b = s_off[r], s_off[r + 1]
-                    if s_fin[r] == final[u] and b - a == m:
-                        same = True
-                        for k in range(m):
-                            if s_key[a + k] != srt[k]:
-                                same = False
-                                break
-                        if same:
-                            break
+                while r >= 0 and not (s_fin[r] == final[u] and _same_run(s_key, s_off[r], s_off[r + 1], srt, m)):
                     r = s_next[r]
                 if r < 0:
                     r = np.int64(len(s_cls))
@@ -1071,11 +1076,11 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
             # Moore refinement inside the layer; classes of other layers are fixed
             L = hi - lo
             blk = np.zeros(L, np.int64)
-            for i in range(lo, hi):
-                loc[order[i]] = i - lo
             nb = 0
             while True:
-                seen = Dict.empty(types.int64, types.int64)      # hash -> first block with it
+                for i in range(lo, hi):
+                    tgt[order[i]] = n + blk[i - lo]
+                seen = Dict.empty(types.int64, types.int64)      # hash -> first new block with it
                 r_off = np.zeros(L + 1, np.int64)
                 keys = [np.int64(0)]
                 keys.pop()
@@ -1086,20 +1091,7 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
                 rep_next.pop()
                 for i in range(lo, hi):
                     u = order[i]
-                    d = e_off[u + 1] - e_off[u]
-                    if d > buf.shape[0]:
-                        buf = np.empty(2 * d, np.int64)
-                    for k in range(d):
-                        e = e_off[u] + k
-                        v = e_dst[e]
-                        tgt = n + blk[loc[v]] if pos[v] == p else cls[v]
-                        buf[k] = (e_term[e] * (cmax + 1) + e_cost[e]) * W + tgt
-                    srt = np.sort(buf[:d])
-                    m = 0
-                    for k in range(d):
-                        if m == 0 or srt[k] != srt[m - 1]:
-                            srt[m] = srt[k]
-                            m += 1
+                    srt, m, buf = _edge_keys(u, e_off, e_term, e_cost, e_dst, tgt, CM, W, buf)
                     for k in range(m):
                         keys.append(srt[k])
                     r_off[i - lo + 1] = len(keys)
@@ -1107,15 +1099,9 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
                     c = seen[h] if h in seen else np.int64(-1)
                     while c >= 0:
                         j = rep_of[c]
-                        a, b = r_off[j], r_off[j + 1]
-                        if final[order[lo + j]] == final[u] and blk[j] == blk[i - lo] and b - a == m:
-                            same = True
-                            for k in range(m):
-                                if keys[a + k] != srt[k]:
-                                    same = False
-                                    break
-                            if same:
-                                break
+                        if (final[order[lo + j]] == final[u] and blk[j] == blk[i - lo]
+                                and _same_run(keys, r_off[j], r_off[j + 1], srt, m)):
+                            break
                         c = rep_next[c]
                     if c < 0:
                         c = np.int64(len(rep_of))
@@ -1129,10 +1115,10 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
                     break
                 nb = nn
             for i in range(lo, hi):
-                u = order[i]
-                cls[u] = n_cls + blk[i - lo]
-                loc[u] = -1
+                cls[order[i]] = n_cls + blk[i - lo]
             n_cls += nb
+        for i in range(lo, hi):
+            tgt[order[i]] = cls[order[i]]
         hi = lo
     # quotient: one representative per class, the start node's class numbered 0
     perm = np.arange(n_cls)
@@ -1141,39 +1127,30 @@ def bisim_quotient(pos, final, e_off, e_term, e_dst, e_cost):
     perm[c0] = 0
     rep = np.full(n_cls, -1, np.int64)
     for u in range(n):
-        q = perm[cls[u]]
-        if rep[q] < 0:
-            rep[q] = u
+        tgt[u] = perm[cls[u]]
+        if rep[tgt[u]] < 0:
+            rep[tgt[u]] = u
     q_pos = np.empty(n_cls, np.int64)
     q_final = np.empty(n_cls, np.int64)
     q_off = np.zeros(n_cls + 1, np.int64)
     cnt = 0
     for q in range(n_cls):
-        u = rep[q]
-        cnt += e_off[u + 1] - e_off[u]
+        cnt += e_off[rep[q] + 1] - e_off[rep[q]]
     q_term = np.empty(cnt, np.int64)
     q_dst = np.empty(cnt, np.int64)
     q_cost = np.empty(cnt, np.int64)
-    m = 0
+    m_q = 0
     for q in range(n_cls):
         u = rep[q]
         q_pos[q] = pos[u]
         q_final[q] = final[u]
-        d = e_off[u + 1] - e_off[u]
-        if d > buf.shape[0]:
-            buf = np.empty(2 * d, np.int64)
-        for k in range(d):
-            e = e_off[u] + k
-            buf[k] = (e_term[e] * (cmax + 1) + e_cost[e]) * W + perm[cls[e_dst[e]]]
-        srt = np.sort(buf[:d])
-        for k in range(d):
-            if k > 0 and srt[k] == srt[k - 1]:
-                continue
+        srt, m, buf = _edge_keys(u, e_off, e_term, e_cost, e_dst, tgt, CM, W, buf)
+        for k in range(m):
             x = srt[k]
-            q_dst[m] = x % W
+            q_dst[m_q] = x % W
             x //= W
-            q_cost[m] = x % (cmax + 1)
-            q_term[m] = x // (cmax + 1)
-            m += 1
-        q_off[q + 1] = m
-    return True, q_pos, q_final, q_off, q_term[:m].copy(), q_dst[:m].copy(), q_cost[:m].copy()
+            q_cost[m_q] = x % CM
+            q_term[m_q] = x // CM
+            m_q += 1
+        q_off[q + 1] = m_q
+    return True, q_pos, q_final, q_off, q_term[:m_q].copy(), q_dst[:m_q].copy(), q_cost[:m_q].copy()
