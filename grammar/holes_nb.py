@@ -433,8 +433,8 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
                 for i in range(xb_off[tag], xb_off[tag + 1]):
                     c = xb_conf[i]
                     mi = _memo_walk(p1 * NCX + c, p1 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
-                                    LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo, memo_start, memo_key,
-                                    memo_cost)
+                                    LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo,
+                                    memo_start, memo_key, memo_cost)
                     for x in range(memo_start[mi], memo_start[mi + 1]):
                         _rec(best, memo_key[x], memo_cost[x])
         elif p0 < M and kind[p0] == -1 and costed[p0] and bidx[c0] >= 0:
@@ -447,8 +447,8 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
                 if c == c0:
                     continue
                 mi = _memo_walk(p0 * NCX + c, p0 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
-                                LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo, memo_start, memo_key,
-                                    memo_cost)
+                                LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo,
+                                memo_start, memo_key, memo_cost)
                 for x in range(memo_start[mi], memo_start[mi + 1]):
                     _rec(best, memo_key[x], d + memo_cost[x])
             best[(p0 + 1) * NCX + c0] = 0      # ε: leave the hole

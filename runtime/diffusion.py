@@ -497,8 +497,8 @@ def diffusion_generate(model, tok, prompt="", *, grammar=None, gen_length: int =
     at most one byte per mask, so the sampler always has a token to commit; it refuses only
     proposals whose completion would need more than one byte per remaining mask.
     ``exact_multi``: settle several-bounded-hole answers exactly (see :class:`Checker`; its
-    ``Grammar.complete`` stage is slow for large grammars such as C++ and has a work budget there). ``max_seconds``: stop
-    when exceeded (``timed_out``; the text is then what was committed, unfinished).
+    ``Grammar.complete`` stage is slow for large grammars such as C++ and has a work budget).
+    ``max_seconds``: stop when exceeded (``timed_out``; the text is then what was committed, unfinished).
     Returns a :class:`DiffusionResult` (a list of them for a batch prompt)."""
     t_start = time.perf_counter()
     vi = vocab_info(tok, mask_id=mask_id, eos_id=eos_id)
