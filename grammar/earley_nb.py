@@ -58,7 +58,48 @@ class GrammarArrays:
         self.predt_off = predt_off
         self.predt_term = np.array([t for t, _ in predt], np.int64)
         self.predt_dr = np.array([d for _, d in predt], np.int64)
+        # FIRST sets as bit words: the terminals a string derived from each symbol can start with
+        first = [1 << s if s < T else 0 for s in range(NS)]       # Python ints as bit sets
+        changed = True
+        while changed:
+            changed = False
+            for lhs, rhs in cfg.rules:
+                f = first[lhs]
+                for x in rhs:
+                    f |= first[x]
+                    if not nullable[x]:
+                        break
+                if f != first[lhs]:
+                    first[lhs] = f
+                    changed = True
+        W = max(1, (T + 63) // 64)
+        self.first_bits = np.array([[(f >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(W)] for f in first],
+                                   np.uint64).reshape(NS, W)
         self.empty = cfg.is_empty_language
+
+
+@njit(cache=True)
+def _node_bits(n, W, e_off, e_term):
+    """Per node: the terminals on its out-edges, as bit words."""
+    bits = np.zeros((n, W), np.uint64)
+    for u in range(n):
+        for e in range(e_off[u], e_off[u + 1]):
+            t = e_term[e]
+            bits[u, t // 64] |= np.uint64(1) << np.uint64(t % 64)
+    return bits
+
+
+@njit(cache=True, inline="always")
+def _viable(B, j, nullable, first_bits, node_bits):
+    """Can an item whose next symbol is B (-1: complete) at node j still advance? Not when B is a terminal
+    missing from j's edges, or a non-nullable nonterminal none of whose first terminals is on them: such an
+    item never scans, completes or waits for anything, so it is not made."""
+    if B < 0 or nullable[B]:
+        return True
+    for w in range(first_bits.shape[1]):
+        if first_bits[B, w] & node_bits[j, w]:
+            return True
+    return False
 
 
 def nfa_arrays(nfa):
@@ -193,7 +234,7 @@ def _first_edge(e_term, lo, hi, t):
 
 @njit(cache=True)
 def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred, predt_off, predt_term, predt_dr,
-                  pos, final, e_off, e_term, e_dst, e_cost, limit, max_work, depth_first):
+                  first_bits, pos, final, e_off, e_term, e_dst, e_cost, limit, max_work, depth_first):
     """Returns (cost or -1, work, status) with status 0 = decided, 1 = work budget hit.
 
     Cost-ordered (``depth_first`` False; Knuth's generalisation of Dijkstra): items leave a heap on
@@ -210,6 +251,7 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
     NDR = dr_next.shape[0]
     NS = nullable.shape[0]
     NEVER = np.int64(1) << 62
+    node_bits = _node_bits(n, first_bits.shape[1], e_off, e_term)
     cap = 1024
     it_o = np.empty(cap, np.int64)
     it_dr = np.empty(cap, np.int64)
@@ -255,6 +297,8 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
                 if goal_cost < 0 or c < goal_cost:
                     goal_cost = c
                     heapq.heappush(heap, (c, np.int64(-1), np.int64(-1)))
+                continue
+            if not _viable(dr_next[dr], j, nullable, first_bits, node_bits):
                 continue
             key = (o * NDR + dr) * n + j
             k = index[key] if key in index else np.int64(-1)
@@ -374,13 +418,13 @@ def run_fast(ga: GrammarArrays, nfa=None, limit=None, max_work=None, arrays=None
     if USE_KERNEL0 and limit is None and not e_cost.any() and (final.shape[0] == 0 or final.max() <= 0):
         found, work, status = earley_kernel0(
             np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
-            ga.predt_off, ga.predt_term, ga.predt_dr, pos, final, e_off, e_term, e_dst,
+            ga.predt_off, ga.predt_term, ga.predt_dr, ga.first_bits, pos, final, e_off, e_term, e_dst,
             np.int64(-1 if max_work is None else max_work))
         if status == 1:
             return None, int(work), True
         return (0 if found else None), int(work), False
     args = (np.int64(ga.T), ga.dr_next, ga.dr_rule, ga.rule_first, ga.rule_lhs, ga.nullable, ga.pred_off, ga.pred,
-            ga.predt_off, ga.predt_term, ga.predt_dr, pos, final, e_off, e_term, e_dst, e_cost,
+            ga.predt_off, ga.predt_term, ga.predt_dr, ga.first_bits, pos, final, e_off, e_term, e_dst, e_cost,
             np.int64(-1 if limit is None else limit))
     done = 0
     if limit is not None and USE_KERNEL_WITHIN:
@@ -786,11 +830,12 @@ def _find(keys, key):
 
 @njit(cache=True)
 def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred, predt_off, predt_term, predt_dr,
-                   pos, final, e_off, e_term, e_dst, max_work):
+                   first_bits, pos, final, e_off, e_term, e_dst, max_work):
     """Recogniser for cost-free automata: returns (1 found / 0 not, work, status 0/1 budget)."""
     n = pos.shape[0]
     NDR = dr_next.shape[0]
     NS = nullable.shape[0]
+    node_bits = _node_bits(n, first_bits.shape[1], e_off, e_term)
     cap = 1024
     it_o = np.empty(cap, np.int64)
     it_dr = np.empty(cap, np.int64)
@@ -829,6 +874,8 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
             o = pend_o[n_pend]; dr = pend_dr[n_pend]; j = pend_j[n_pend]
             if j < 0:
                 return 1, work, 0
+            if not _viable(dr_next[dr], j, nullable, first_bits, node_bits):
+                continue
             key = (o * NDR + dr) * n + j
             s = _find(ix_k, key)
             if ix_k[s] >= 0:

@@ -259,3 +259,22 @@ def test_complete_budget_is_undecided_not_none():
     assert g.complete(ps) is not None
     with pytest.raises(UndecidedError):
         g.complete(ps, budget=10)
+
+
+def test_first_sets_of_the_kernels():
+    """FIRST bit words (the kernels drop items whose next symbol cannot start with a terminal on the node's edges):
+    through a nullable prefix, and never a terminal that cannot start the symbol."""
+    from memgram.grammar.earley_nb import GrammarArrays
+
+    g = Grammar.from_lark('start: a "x" | "y" b\na: "z"?\nb: "w"')
+    ga = GrammarArrays(g.cfg)
+    tid = {t.name: i for i, t in enumerate(g.cfg.terminals)}
+    sym = {n: g.cfg.n_terminals + i for i, n in enumerate(g.cfg.nonterminals)}
+
+    def first(s):
+        w = ga.first_bits[s]
+        return {n for n, t in tid.items() if (int(w[t // 64]) >> (t % 64)) & 1}
+
+    assert first(sym["start"]) == {"X", "Y", "Z"}
+    assert first(sym["a"]) == {"Z"} and first(sym["b"]) == {"W"}
+    assert first(tid["Y"]) == {"Y"}
