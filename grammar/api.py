@@ -337,12 +337,23 @@ _MINIMIZE_EDGES = 10**12
 QUOTIENT_EDGES = 1_000
 
 
+def quotient_if_large(arrays):
+    """The automaton's bisimulation quotient (:func:`.earley_nb.bisim_quotient`) when it has at least
+    ``QUOTIENT_EDGES`` edges, else the automaton itself."""
+    from .earley_nb import bisim_quotient
+
+    if len(arrays[3]) >= QUOTIENT_EDGES:
+        ok, *q = bisim_quotient(*arrays)
+        if ok:
+            return tuple(q)
+    return arrays
+
+
 def _check_fast(g, pat, budget):
-    from .earley_nb import bisim_quotient, minimize_layered, run_fast, subset_kernel
+    from .earley_nb import minimize_layered, run_fast, subset_kernel
     from .holes_nb import nfa_arrays_holes
 
     t0 = time.perf_counter()
-    hg = g.hole_graph
     # the tightest bound first (most likely to fail); with several bounded holes, one cost-free run first: a "no"
     # with every hole unbounded is a "no" for the bounded question too, at the price of one run instead of one per hole
     bounded = sorted((i for i, b in enumerate(pat.bounds) if b is not None), key=lambda i: pat.bounds[i])
@@ -357,10 +368,8 @@ def _check_fast(g, pat, budget):
             # lookahead classes collapse to a few states), then parse the smaller automaton
             d = subset_kernel(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], g.arrays.T)
             arrays = minimize_layered(*d, g.arrays.T, hole_positions=pat.hole_pos)
-        elif len(arrays[3]) >= QUOTIENT_EDGES:
-            ok, *q = bisim_quotient(*arrays)
-            if ok:
-                arrays = tuple(q)
+        else:
+            arrays = quotient_if_large(arrays)
         c, w, hit = run_fast(g.arrays, arrays=arrays, limit=limit,
                              max_work=None if budget is None else budget - work)
         work += w

@@ -233,6 +233,19 @@ def _first_edge(e_term, lo, hi, t):
 
 
 @njit(cache=True)
+def _chain_push(head, key, item, items, nexts, n):
+    """Prepend ``item`` to the linked list of ``key`` (heads in the typed dict ``head``, nodes in ``items`` /
+    ``nexts``, grown when full): (items, nexts, n + 1)."""
+    if n == items.shape[0]:
+        a = np.empty(2 * n, np.int64); a[:n] = items; items = a
+        a = np.empty(2 * n, np.int64); a[:n] = nexts; nexts = a
+    items[n] = item
+    nexts[n] = head[key] if key in head else np.int64(-1)
+    head[key] = n
+    return items, nexts, n + 1
+
+
+@njit(cache=True)
 def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred, predt_off, predt_term, predt_dr,
                   first_bits, pos, final, e_off, e_term, e_dst, e_cost, limit, max_work, depth_first):
     """Returns (cost or -1, work, status) with status 0 = decided, 1 = work budget hit.
@@ -262,15 +275,13 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
     index = Dict.empty(types.int64, types.int64)
     # waiting lists: (o, B) -> head; nodes in wl_item/wl_next
     w_head = Dict.empty(types.int64, types.int64)
-    wcap = 1024
-    wl_item = np.empty(wcap, np.int64)
-    wl_next = np.empty(wcap, np.int64)
+    wl_item = np.empty(1024, np.int64)
+    wl_next = np.empty(1024, np.int64)
     n_wl = 0
     # completed: (o, B) -> head; nodes (item index)
     c_head = Dict.empty(types.int64, types.int64)
-    ccap = 1024
-    cl_item = np.empty(ccap, np.int64)
-    cl_next = np.empty(ccap, np.int64)
+    cl_item = np.empty(1024, np.int64)
+    cl_next = np.empty(1024, np.int64)
     n_cl = 0
     predicted = Dict.empty(types.int64, types.int64)
     heap = [(np.int64(0), np.int64(0), np.int64(0))]
@@ -353,14 +364,7 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
         elif B >= 0:
             wk = j * NS + B
             if first:
-                if n_wl == wcap:
-                    wcap *= 2
-                    a = np.empty(wcap, np.int64); a[:n_wl] = wl_item[:n_wl]; wl_item = a
-                    a = np.empty(wcap, np.int64); a[:n_wl] = wl_next[:n_wl]; wl_next = a
-                wl_item[n_wl] = k
-                wl_next[n_wl] = w_head[wk] if wk in w_head else np.int64(-1)
-                w_head[wk] = n_wl
-                n_wl += 1
+                wl_item, wl_next, n_wl = _chain_push(w_head, wk, k, wl_item, wl_next, n_wl)
                 if wk not in predicted:
                     predicted[wk] = 1
                     for pi in range(pred_off[B], pred_off[B + 1]):
@@ -386,14 +390,7 @@ def earley_kernel(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off,
             A = rule_lhs[r]
             ckey = o * NS + A
             if first:
-                if n_cl == ccap:
-                    ccap *= 2
-                    a = np.empty(ccap, np.int64); a[:n_cl] = cl_item[:n_cl]; cl_item = a
-                    a = np.empty(ccap, np.int64); a[:n_cl] = cl_next[:n_cl]; cl_next = a
-                cl_item[n_cl] = k
-                cl_next[n_cl] = c_head[ckey] if ckey in c_head else np.int64(-1)
-                c_head[ckey] = n_cl
-                n_cl += 1
+                cl_item, cl_next, n_cl = _chain_push(c_head, ckey, k, cl_item, cl_next, n_cl)
             h = w_head[ckey] if ckey in w_head else np.int64(-1)
             while h >= 0:
                 wk2 = wl_item[h]

@@ -512,6 +512,25 @@ def nfa_arrays_holes(g, pattern, costed=frozenset()):
                            ht.xz_off, ht.xz_key, ht.r_off, ht.r_conf, ht.canon_text, ht.canon_end, ht.canon_hole)
 
 
+def _moore(keys, delta):
+    """Coarsest partition of the hole states (rows of ``delta``, -1 = no successor) that separates different
+    ``keys`` and is closed under the successors: block id per state."""
+    ids = {}
+    block = np.array([ids.setdefault(k, len(ids)) for k in keys], np.int64)
+    nb = len(ids)
+    valid = delta >= 0
+    safe = np.maximum(delta, 0)
+    while nb < len(block):
+        sig = np.concatenate([block[:, None], np.where(valid, block[safe], -1)], 1)
+        _, new = np.unique(sig, axis=0, return_inverse=True)
+        block = np.asarray(new, np.int64).reshape(-1)
+        nn = int(block.max()) + 1
+        if nn == nb:
+            break
+        nb = nn
+    return block
+
+
 def _quotient(ht, ct):
     """Merge hole states with the same behaviour for every pattern (Moore refinement).
 
@@ -528,19 +547,7 @@ def _quotient(ht, ct):
         acc = cs[ct.end[cs] >= 0]
         zero = tuple(sorted(set(zip(ct.lab[acc].tolist(), ct.end[acc].tolist()))))
         keys.append((first, zero))
-    ids = {}
-    block = np.array([ids.setdefault(k, len(ids)) for k in keys], np.int64)
-    nb = len(ids)
-    while True:
-        succ = np.where(ht.delta >= 0, block[np.maximum(ht.delta, 0)], -1)
-        sig = np.concatenate([block[:, None], succ], 1)
-        _, new = np.unique(sig, axis=0, return_inverse=True)
-        new = np.asarray(new).reshape(-1)
-        nn = int(new.max()) + 1
-        block = new
-        if nn == nb:
-            break
-        nb = nn
+    block = _moore(keys, ht.delta)
     _, rep = np.unique(block, return_index=True)      # representative state of each class
     ht.entry = np.where(ht.entry >= 0, block[np.maximum(ht.entry, 0)], -1)
     ht.eps = np.where(ht.eps >= 0, block[np.maximum(ht.eps, 0)], -1)
@@ -589,8 +596,6 @@ def _canon_tables(ht, ct):
     canon_end = np.where(isb & plain, 0, idx)
     NH = ht.n_states
     canon_hole = np.empty((ncls + 1, NH), np.int64)
-    valid = ht.delta >= 0
-    safe = np.maximum(ht.delta, 0)
     # exits as sorted per-state key arrays (compared as bytes): lexemes ending at the hole's end as (label, target)
     # codes, configurations after the next byte
     z_of = np.repeat(np.arange(NH, dtype=np.int64), np.diff(ht.xz_off))
@@ -611,19 +616,7 @@ def _canon_tables(ht, ct):
         ok = tgt >= 0
         zero = per_state(z_of[ok], z_lab[ok] * (NC + 1) + tgt[ok], W)
         first = per_state(b_of[b_k == k], ht.xb_conf[b_k == k], np.int64(NC)) if k < ncls else [b""] * NH
-        keys = list(zip(first, zero))
-        ids = {}
-        block = np.array([ids.setdefault(key, len(ids)) for key in keys], np.int64)
-        nb = len(ids)
-        while nb < NH:
-            sig = np.concatenate([block[:, None], np.where(valid, block[safe], -1)], 1)
-            _, new = np.unique(sig, axis=0, return_inverse=True)
-            new = np.asarray(new, np.int64).reshape(-1)
-            nn = int(new.max()) + 1
-            block = new
-            if nn == nb:
-                break
-            nb = nn
+        block = _moore(list(zip(first, zero)), ht.delta)
         _, rep = np.unique(block, return_index=True)
         canon_hole[k] = rep[block]
     return canon_text, canon_end, canon_hole

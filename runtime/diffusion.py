@@ -251,9 +251,9 @@ def _jointly_within_bounds(g, pieces) -> bool:
     ``bytes_i / b_i <= 1`` in every hole, so the holes fit together. (It covers "fewest bytes over all holes at most
     the smallest bound", the earlier test, and accepts more.) Returns False if the kernels are unavailable."""
     try:
-        from ..grammar.api import QUOTIENT_EDGES, _segments
+        from ..grammar.api import _segments, quotient_if_large
         from ..grammar.completion import Pattern
-        from ..grammar.earley_nb import bisim_quotient, nfa_arrays_fast, run_fast
+        from ..grammar.earley_nb import nfa_arrays_fast, run_fast
     except ImportError:                                   # pragma: no cover - engine internals moved
         return False
     segs, _ = _segments(pieces)
@@ -261,11 +261,7 @@ def _jointly_within_bounds(g, pieces) -> bool:
     bounded = [i for i, b in enumerate(pat.bounds) if b is not None]
     S = 1 << 12
     weights = {i: -(-S // max(1, pat.bounds[i])) for i in bounded}
-    arrays = nfa_arrays_fast(g.config_tables, pat, frozenset(bounded), weights=weights)
-    if len(arrays[3]) >= QUOTIENT_EDGES:
-        ok, *q = bisim_quotient(*arrays)
-        if ok:
-            arrays = tuple(q)
+    arrays = quotient_if_large(nfa_arrays_fast(g.config_tables, pat, frozenset(bounded), weights=weights))
     c, _, hit = run_fast(g.arrays, arrays=arrays, limit=S)
     return (not hit) and c is not None and c <= S
 
