@@ -422,10 +422,68 @@ def _or_into(dst, src):
         dst[i] |= src[i]
 
 
+@nb.njit(cache=True, nogil=True)
+def _popcount32(x):
+    x = x - ((x >> np.uint32(1)) & np.uint32(0x55555555))
+    x = (x & np.uint32(0x33333333)) + ((x >> np.uint32(2)) & np.uint32(0x33333333))
+    x = (x + (x >> np.uint32(4))) & np.uint32(0x0F0F0F0F)
+    return ((x * np.uint32(0x01010101)) >> np.uint32(24)) & np.uint32(0xFF)   # numba widens the product
+
+
+@nb.njit(cache=True, nogil=True)
+def _take_ids(scratch, base, ids):
+    """The tokens marked in ``scratch`` and not in ``base`` (an empty ``base``: none there) into ``ids``; returns
+    their number, or -1 when ``ids`` is too small (``scratch`` is then left as it is). Clears ``scratch`` otherwise."""
+    cap = ids.shape[0]
+    has_base = base.shape[0] > 0
+    n = 0
+    for w in range(scratch.shape[0]):
+        x = scratch[w]
+        if x:
+            if has_base:
+                x &= ~base[w]
+            n += _popcount32(x)
+    if n > cap:
+        return -1
+    n = 0
+    for w in range(scratch.shape[0]):
+        x = scratch[w]
+        if x:
+            scratch[w] = 0
+            if has_base:
+                x &= ~base[w]
+            b = 0
+            while x:
+                if (x & np.uint32(0xFF)) == 0:
+                    x >>= np.uint32(8)
+                    b += 8
+                    continue
+                if x & np.uint32(1):
+                    ids[n] = w * 32 + b
+                    n += 1
+                x >>= np.uint32(1)
+                b += 1
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _or_piece(dst, base, ids):
+    """OR a piece (a shared mask, or an empty array for none, plus token ids) into ``dst``."""
+    for i in range(base.shape[0]):
+        dst[i] |= base[i]
+    for j in range(ids.shape[0]):
+        t = ids[j]
+        dst[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+
+
 # ----------------------------------------------------------------------------- per (grammar, tokenizer)
 class GrammarIndex:
     """Everything computed once per (grammar, token table): configuration tables, ``reach``,
-    the parser, and the caches of trie walks (shared by all matchers of this pair)."""
+    the parser, and the caches of trie walks (shared by all matchers of this pair).
+
+    Cached walks ("pieces") are kept compact: the walked tokens as ids plus a slice's block, shared, not copied; a
+    mask of their own only when the ids would take more room (bench/mask_memory.py: C++ 6 KB -> ~70 bytes per piece,
+    so ``MAX_PIECES`` is no longer 300 MB per index)."""
 
     MAX_PIECES = 50_000
     MAX_MASKS = 4_096   # finished masks kept per index (6 KB each with a 49K vocabulary)
@@ -494,6 +552,10 @@ class GrammarIndex:
         self._lvl_dead = np.zeros(0, np.bool_)
         self._lvl_states = np.zeros(max(1024, n), np.int64)
         self._slice_a: dict = {}
+        self._scratch = np.zeros(table.n_words, np.uint32)   # walks mark here; pieces keep ids (see piece)
+        self._ids = np.zeros(table.n_words, np.int32)
+        self._no_base = np.zeros(0, np.uint32)
+        self._no_ids = np.zeros(0, np.int32)
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -582,21 +644,20 @@ class GrammarIndex:
         sd = self.slice_for(start_cfg) if starts is self.root_starts else None
         k = _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len) if sd is not None else -1
         sl = None
+        base = self._no_base
         if k >= 0:
             # the inside tokens of up to k bytes are allowed, the longer ones not: walk only the rest
             sl = sd[0]
-            mask = sl.upto[k].copy()
+            base = sl.upto[k]
         elif starts is self.root_starts:
             # no slice, or mixed levels (a `format` or `pattern` string, alone or next to plain ones): the
             # bytes that keep every configuration reachable with them allowed, if there are enough of them
             sl = self.slice_for_akey(start_cfg, akey, ok)
             if sl is not None:
-                mask = sl.upto[-1].copy()
+                base = sl.upto[-1]
         if sl is not None:
             t = sl.trie
             self.stats["sliced"] += 1
-        else:
-            mask = np.zeros(self.table.n_words, np.uint32)
         if t.n_nodes > len(self.ev_node):
             self.ev_node = np.zeros(t.n_nodes, np.int64)
             self.ev_cfg = np.zeros(t.n_nodes, np.int64)
@@ -604,9 +665,20 @@ class GrammarIndex:
             self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
         if t.max_depth + 2 > len(self.stk):
             self.stk = np.zeros(t.max_depth + 2, np.int64)
+        scratch = self._scratch
         n_ev = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
-                     t.tok_ids, self.stk, mask, self.ev_node, self.ev_cfg)
+                     t.tok_ids, self.stk, scratch, self.ev_node, self.ev_cfg)
         self.stats["walks"] += 1
+        # kept compact: the slice's shared block (never copied) plus the walked tokens as ids, as a mask only when
+        # the ids would take more room (see the class docstring)
+        n = _take_ids(scratch, base, self._ids)
+        if n >= 0:
+            ids = self._ids[:n].copy()
+        else:
+            if len(base):
+                _or_into(scratch, base)
+            base, ids = scratch.copy(), self._no_ids
+            scratch[:] = 0
         groups = []
         if n_ev:
             n_g = _group_events(self.ev_cfg, self.ev_node, n_ev, self.ev_bounds)
@@ -620,7 +692,7 @@ class GrammarIndex:
                 # the walk below these nodes depends only on them, on e and on the acceptable set:
                 # keyed by content, so that other walks ending their lexeme at the same nodes share it
                 groups.append((c, ns[a:b], t, e, (id(t), ns[a:b].tobytes(), e)))
-        p = (mask, groups)
+        p = (base, ids, groups)
         if len(self._pieces) >= self.MAX_PIECES:
             self._pieces.clear()
         self._pieces[key] = p
@@ -635,8 +707,8 @@ class GrammarIndex:
 
     def collect(self, key, node, starts, start_cfg, out, trie=None):
         """OR into ``out`` the allowed tokens of this walk and of its events, recursively."""
-        mask, groups = self.piece(key, starts, start_cfg, node.akey, trie)
-        _or_into(out, mask)
+        base, ids, groups = self.piece(key, starts, start_cfg, node.akey, trie)
+        _or_piece(out, base, ids)
         for c, nodes, t, e, sub in groups:
             n2 = self.step_node(node, c)
             if n2 is None:

@@ -450,3 +450,54 @@ def test_slice_cache_is_bounded():
     assert len(table._slices) == 4
     keys = [(x.tobytes(), x.tobytes(), 0.0) for x in sets]
     assert keys[0] not in table._slices and keys[1] not in table._slices and keys[-1] in table._slices
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=12), st.data())
+def test_take_ids_and_or_piece(words, data):
+    """A walk's tokens leave the scratch mask as ids (those not in the base), or -1 with the scratch untouched when
+    there are more than the buffer holds; OR-ing (base, ids) back gives scratch | base."""
+    from memgram.grammar.matcher import _or_piece, _take_ids
+
+    scratch = np.array(words, np.uint32)
+    has_base = data.draw(st.booleans())
+    base = np.array(data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=len(words), max_size=len(words))),
+                    np.uint32) if has_base else np.zeros(0, np.uint32)
+    cap = data.draw(st.integers(0, 32 * len(words)))
+    bits = lambda w: {32 * i + b for i, x in enumerate(w.tolist()) for b in range(32) if x >> b & 1}  # noqa: E731
+    want = sorted(bits(scratch) - (bits(base) if has_base else set()))
+    ids = np.zeros(cap, np.int32)
+    before = scratch.copy()
+    n = _take_ids(scratch, base, ids)
+    if len(want) > cap:
+        assert n == -1 and np.array_equal(scratch, before)
+        return
+    assert n == len(want) and ids[:n].tolist() == want and not scratch.any()
+    out = np.zeros(len(words), np.uint32)
+    _or_piece(out, base, ids[:n])
+    assert bits(out) == bits(before) | (bits(base) if has_base else set())
+
+
+def test_pieces_are_compact(bpe_table):
+    """Cached walks keep their tokens as ids and share slice blocks: a piece holds a mask of its own only when its
+    ids would take more room (the C++ pieces of a corpus function: ~70 bytes each instead of a 6 KB mask)."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher
+
+    table, tok = bpe_table
+    for g, text in [(Grammar.builtin("cpp"), (CORPUS / sorted(p.name for p in CORPUS.glob("*.cpp"))[0]).read_text()),
+                    (Grammar.from_json_schema({"type": "object", "properties": {"s": {"type": "string"}}}),
+                     '{"s": "a long string with words"}')]:
+        ix = GrammarIndex(g, table)
+        m = Matcher(ix)
+        for t in tok.encode(text)[:60]:
+            m.mask()
+            assert m.advance(t)
+        blocks = {id(sl.upto) for sl in table._slices.values() if sl is not None}
+        own = 0
+        for base, ids, _ in ix._pieces.values():
+            shared = base.base is not None and id(base.base) in blocks      # a row of a slice's blocks
+            assert ids.nbytes <= table.n_words * 4
+            if len(base) and not shared:
+                own += 1
+                assert len(ids) == 0 and int(np.unpackbits(base.view(np.uint8)).sum()) > table.n_words
+        assert own <= len(ix._pieces) // 4
