@@ -184,13 +184,16 @@ class Parser:
 # ----------------------------------------------------------------------------- numba trie walk
 @nb.njit(cache=True, nogil=True)
 def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, stk,
-          mask, ev_node, ev_cfg):
+          ids, mask, ev_node, ev_cfg):
     """Walk the trie subtrees below ``starts`` (-1 = root) from configuration ``start_cfg``.
 
-    Marks in ``mask`` (uint32 words) the tokens whose last configuration ``c`` has ``ok[c]``;
-    records (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has
-    children). Returns the number of events."""
+    Lists in ``ids`` the tokens whose last configuration ``c`` has ``ok[c]`` (a token below two nested starts
+    twice); when they do not fit, marks all of them in ``mask`` (uint32 words, zero on entry) instead. Records
+    (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has children). Returns
+    (number of events, number of ids or -1 when they went to ``mask``)."""
     n_ev = 0
+    n_ids = 0
+    cap = ids.shape[0]
     n_nodes = tbyte.shape[0]
     for s in starts:
         if s < 0:
@@ -212,13 +215,22 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
             stk[d] = c
             for j in range(tok_off[i], tok_off[i + 1]):
                 t = tok_ids[j]
+                if n_ids >= 0 and n_ids < cap:
+                    ids[n_ids] = t
+                    n_ids += 1
+                    continue
+                if n_ids == cap:            # full: from now on a mask, with the tokens listed so far
+                    for x in range(cap):
+                        u = ids[x]
+                        mask[u >> 5] |= np.uint32(1) << np.uint32(u & 31)
+                    n_ids = -1
                 mask[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
             if useful[c] and tend[i] > i + 1:
                 ev_node[n_ev] = i
                 ev_cfg[n_ev] = c
                 n_ev += 1
             i += 1
-    return n_ev
+    return n_ev, n_ids
 
 
 @nb.njit(cache=True, nogil=True)
@@ -423,50 +435,6 @@ def _or_into(dst, src):
 
 
 @nb.njit(cache=True, nogil=True)
-def _popcount32(x):
-    x = x - ((x >> np.uint32(1)) & np.uint32(0x55555555))
-    x = (x & np.uint32(0x33333333)) + ((x >> np.uint32(2)) & np.uint32(0x33333333))
-    x = (x + (x >> np.uint32(4))) & np.uint32(0x0F0F0F0F)
-    return ((x * np.uint32(0x01010101)) >> np.uint32(24)) & np.uint32(0xFF)   # numba widens the product
-
-
-@nb.njit(cache=True, nogil=True)
-def _take_ids(scratch, base, ids):
-    """The tokens marked in ``scratch`` and not in ``base`` (an empty ``base``: none there) into ``ids``; returns
-    their number, or -1 when ``ids`` is too small (``scratch`` is then left as it is). Clears ``scratch`` otherwise."""
-    cap = ids.shape[0]
-    has_base = base.shape[0] > 0
-    n = 0
-    for w in range(scratch.shape[0]):
-        x = scratch[w]
-        if x:
-            if has_base:
-                x &= ~base[w]
-            n += _popcount32(x)
-    if n > cap:
-        return -1
-    n = 0
-    for w in range(scratch.shape[0]):
-        x = scratch[w]
-        if x:
-            scratch[w] = 0
-            if has_base:
-                x &= ~base[w]
-            b = 0
-            while x:
-                if (x & np.uint32(0xFF)) == 0:
-                    x >>= np.uint32(8)
-                    b += 8
-                    continue
-                if x & np.uint32(1):
-                    ids[n] = w * 32 + b
-                    n += 1
-                x >>= np.uint32(1)
-                b += 1
-    return n
-
-
-@nb.njit(cache=True, nogil=True)
 def _or_piece(dst, base, ids):
     """OR a piece (a shared mask, or an empty array for none, plus token ids) into ``dst``."""
     for i in range(base.shape[0]):
@@ -552,7 +520,7 @@ class GrammarIndex:
         self._lvl_dead = np.zeros(0, np.bool_)
         self._lvl_states = np.zeros(max(1024, n), np.int64)
         self._slice_a: dict = {}
-        self._scratch = np.zeros(table.n_words, np.uint32)   # walks mark here; pieces keep ids (see piece)
+        self._scratch = np.zeros(table.n_words, np.uint32)   # a walk's mask when its ids do not fit (see piece)
         self._ids = np.zeros(table.n_words, np.int32)
         self._no_base = np.zeros(0, np.uint32)
         self._no_ids = np.zeros(0, np.int32)
@@ -665,13 +633,12 @@ class GrammarIndex:
             self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
         if t.max_depth + 2 > len(self.stk):
             self.stk = np.zeros(t.max_depth + 2, np.int64)
+        # kept compact: the slice's shared block (never copied; a slice trie holds none of its tokens) plus the walked
+        # tokens as ids, as a mask of its own only when the ids would take more room (see the class docstring)
         scratch = self._scratch
-        n_ev = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
-                     t.tok_ids, self.stk, scratch, self.ev_node, self.ev_cfg)
+        n_ev, n = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
+                        t.tok_ids, self.stk, self._ids, scratch, self.ev_node, self.ev_cfg)
         self.stats["walks"] += 1
-        # kept compact: the slice's shared block (never copied) plus the walked tokens as ids, as a mask only when
-        # the ids would take more room (see the class docstring)
-        n = _take_ids(scratch, base, self._ids)
         if n >= 0:
             ids = self._ids[:n].copy()
         else:

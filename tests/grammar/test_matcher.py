@@ -452,30 +452,29 @@ def test_slice_cache_is_bounded():
     assert keys[0] not in table._slices and keys[1] not in table._slices and keys[-1] in table._slices
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=12), st.data())
-def test_take_ids_and_or_piece(words, data):
-    """A walk's tokens leave the scratch mask as ids (those not in the base), or -1 with the scratch untouched when
-    there are more than the buffer holds; OR-ing (base, ids) back gives scratch | base."""
-    from memgram.grammar.matcher import _or_piece, _take_ids
+def test_walk_ids_overflow_into_a_mask(bpe_table):
+    """A walk lists its tokens as ids while they fit, and marks them all in the mask once they do not: the same
+    tokens either way (from the JSON value position, with id buffers smaller and larger than needed)."""
+    from memgram.grammar.matcher import GrammarIndex, _walk
 
-    scratch = np.array(words, np.uint32)
-    has_base = data.draw(st.booleans())
-    base = np.array(data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=len(words), max_size=len(words))),
-                    np.uint32) if has_base else np.zeros(0, np.uint32)
-    cap = data.draw(st.integers(0, 32 * len(words)))
-    bits = lambda w: {32 * i + b for i, x in enumerate(w.tolist()) for b in range(32) if x >> b & 1}  # noqa: E731
-    want = sorted(bits(scratch) - (bits(base) if has_base else set()))
-    ids = np.zeros(cap, np.int32)
-    before = scratch.copy()
-    n = _take_ids(scratch, base, ids)
-    if len(want) > cap:
-        assert n == -1 and np.array_equal(scratch, before)
-        return
-    assert n == len(want) and ids[:n].tolist() == want and not scratch.any()
-    out = np.zeros(len(words), np.uint32)
-    _or_piece(out, base, ids[:n])
-    assert bits(out) == bits(before) | (bits(base) if has_base else set())
+    table, _ = bpe_table
+    ix = GrammarIndex(Grammar.builtin("json"), table)
+    t = ix.trie
+    ok, useful = ix.tables_for(ix.parser.root.akey)
+
+    def walk(cap):
+        ids = np.zeros(cap, np.int32)
+        mask = np.zeros(table.n_words, np.uint32)
+        _, n = _walk(ix.root_starts, 0, ix.trans, ix.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
+                     ix.stk, ids, mask, ix.ev_node, ix.ev_cfg)
+        assert n < 0 or not mask.any()
+        return n, set(ids[:n].tolist()) if n >= 0 else set(TokenTable.mask_to_ids(mask.view(np.int32)).tolist())
+
+    n, full = walk(len(table))
+    assert n == len(full) > 100
+    for cap in (0, 1, 100, n - 1, n, n + 1):
+        m, got = walk(cap)
+        assert got == full and (m < 0) == (cap < n)
 
 
 def test_pieces_are_compact(bpe_table):
