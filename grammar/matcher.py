@@ -602,7 +602,8 @@ class GrammarIndex:
         return sl, off[:n + 2].copy(), states[:off[n + 1]].copy(), dead[:n + 1].copy()
 
     def piece(self, key, starts, start_cfg, akey, trie=None):
-        """Cached walk: (uint32 mask, [(config, event nodes, trie, boundary config, key of their walk)])."""
+        """Cached walk: (base, ids, [(config, event nodes, trie, boundary config, key of their walk)]); its tokens are
+        those of the uint32 mask ``base`` (empty: none) and the int32 ``ids`` (see :func:`_or_piece`)."""
         p = self._pieces.get(key)
         if p is not None:
             self.stats["piece_hits"] += 1
