@@ -500,3 +500,24 @@ def test_pieces_are_compact(bpe_table):
                 own += 1
                 assert len(ids) == 0 and int(np.unpackbits(base.view(np.uint8)).sum()) > table.n_words
         assert own <= len(ix._pieces) // 4
+
+
+@pytest.mark.parametrize("text", [
+    # unit chains (completions cascade through the predicted part) with left recursion
+    'start: e ";"\ne: e "+" t | t\nt: t "*" f | f\nf: "(" e ")" | "x" | "y"',
+    # nullable symbols before, between and after, and a nonterminal completed by several chains at once
+    'start: a b a "z" c\na: "a"? | b\nb: c c | "b"\nc: "c"?',
+    # the start symbol completes through a unit chain, and again after more input
+    'start: s\ns: s s | p\np: "(" s? ")" | "u"',
+])
+def test_parser_completions_match_reference(text):
+    """Item sets complete through the cached per-(predicted part, symbol) cascades: the matcher agrees with
+    ``completable`` on every token of a byte-level vocabulary along random walks (unit chains, nullable and
+    left-recursive rules)."""
+    g = Grammar.from_lark(text)
+    alphabet = sorted({c for c in text if c in "+*;()xyabczu"})
+    toks = [c.encode() for c in alphabet] + [(a + b).encode() for a in alphabet for b in alphabet]
+    table = TokenTable(toks + [b""], special=[0] * len(toks) + [1], eos_ids=[len(toks)])
+    for seed in range(4):
+        check_walk(g, table, [], random.Random(seed), follow=0, random_steps=8, check_every=1, n_sample=len(toks),
+                   budget_checks=10_000)
