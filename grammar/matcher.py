@@ -121,8 +121,9 @@ class Parser:
     def _completion(self, pred, A):
         """Completing ``A`` at a node whose predicted part is ``pred``, through that part: (the items it advances there
         that are not complete, as ``(rule, dot, next symbol, next is a nonterminal, next is nullable)``, the
-        nonterminals completed there (``A`` first), whether the start rule completed). Cached per (predicted part, A): a cascade through unit rules, such as C++'s ~15 expression
-        precedence levels, is followed once, not at every node that completes an expression."""
+        nonterminals completed there (``A`` first), whether the start rule completed). Cached per (predicted part,
+        A): a cascade through unit rules, such as C++'s ~15 expression precedence levels, is followed once, not at
+        every node that completes an expression."""
         key = (id(pred), A)        # predicted parts live as long as the parser (``_predictions``)
         got = self._completions.get(key)
         if got is not None:
