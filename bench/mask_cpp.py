@@ -9,6 +9,10 @@ token steps the parser; C++ steps cascade through the expression precedence leve
 
 Measured 2026-11-28, 8 files x 150 tokens (881 masks), the same run alternated: p50 12.8 ms before the parser shared
 the predicted part of its item sets (cafbf8c), 3.2 ms after (a8fb89b); item-set builds 32.8 s -> 9.4 s in total.
+Session 11, three alternated runs each, 020a106 vs the cyclic GC paused inside the matcher's calls: masks in total
+17.4-18.6 s -> 4.8-6.6 s, the whole loop with advance() (where the deferred collections now run) 17.5-18.7 s ->
+5.6-7.5 s, p50 4.4-4.8 -> 3.0-4.4 ms, p90 21-22 -> 13-18 ms; item sets 14.9-16.0 s -> 2.9-4.0 s (the collector's
+passes over the parser's long-lived item sets had been timed inside them).
 """
 from __future__ import annotations
 
