@@ -42,13 +42,12 @@ lexemes, such as the shipped JSON and C++ grammars and JSON-schema grammars).
 """
 from __future__ import annotations
 
-import functools
-import gc
 import weakref
 
 import numba as nb
 import numpy as np
 
+from .api import without_gc
 from .vocab import TokenTable
 
 __all__ = ["compile_matcher", "Matcher", "GrammarIndex", "ReferenceMatcher"]
@@ -758,22 +757,6 @@ def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
 
 
 # ----------------------------------------------------------------------------- the matcher
-def _gc_paused(f):
-    """Run ``f`` with Python's cyclic garbage collector paused (restored afterwards; what it would have collected is
-    collected later). The parser's item sets are many small long-lived objects: while they are made, the collector's
-    passes over them were ~60 % of a C++ mask's time (bench/mask_cpp.py header). Cheaper than a context manager."""
-    @functools.wraps(f)
-    def paused(*args, **kwargs):
-        if not gc.isenabled():
-            return f(*args, **kwargs)
-        gc.disable()
-        try:
-            return f(*args, **kwargs)
-        finally:
-            gc.enable()
-    return paused
-
-
 class Matcher:
     """Incremental token matcher for one sequence (cheap; the index is shared).
 
@@ -812,7 +795,7 @@ class Matcher:
         if n:
             del self._hist[-n:]
 
-    @_gc_paused
+    @without_gc
     def is_accepting(self) -> bool:
         ix = self.index
         for c, node in self.branches:
@@ -850,7 +833,7 @@ class Matcher:
                 return ()
         return branches
 
-    @_gc_paused
+    @without_gc
     def advance(self, token_id: int) -> bool:
         """Consume a token; False (state unchanged) if it is not allowed. EOS is accepted iff
         the output is a full word (the state does not change)."""
@@ -868,7 +851,7 @@ class Matcher:
         self._hist.append(nb_)
         return True
 
-    @_gc_paused
+    @without_gc
     def advance_bytes(self, data: bytes) -> bool:
         nb_ = self._step_bytes(self.branches, bytes(data))
         if not nb_:
@@ -876,7 +859,7 @@ class Matcher:
         self._hist.append(nb_)
         return True
 
-    @_gc_paused
+    @without_gc
     def mask(self, out: np.ndarray | None = None) -> np.ndarray:
         """Fill ``out`` (int32 [n_words], zeroed here) with the allowed tokens; returns it."""
         ix = self.index
