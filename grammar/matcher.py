@@ -469,8 +469,11 @@ def _group_events(ev_cfg, ev_node, n, bounds):
 
 
 @nb.njit(cache=True, nogil=True)
-def _ok_useful(reach, own, end, words, ok, useful):
-    """ok[c] = reach[c] meets the acceptable set ``words``; useful[c] = c ends a lexeme labelled with one of them."""
+def _ok_useful(reach, own, end, words):
+    """(ok, useful): ok[c] = reach[c] meets the acceptable set ``words``; useful[c] = c ends a lexeme labelled with
+    one of them."""
+    ok = np.empty(reach.shape[0], np.bool_)
+    useful = np.empty(reach.shape[0], np.bool_)
     for c in range(reach.shape[0]):
         a = False
         b = False
@@ -481,6 +484,7 @@ def _ok_useful(reach, own, end, words, ok, useful):
                 b = True
         ok[c] = a
         useful[c] = b and end[c] >= 0
+    return ok, useful
 
 
 @nb.njit(cache=True, nogil=True)
@@ -584,11 +588,8 @@ class GrammarIndex:
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
         r = self._akeys.get(akey)
         if r is None:
-            words = np.array([(akey >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(self.W)], np.uint64)
-            ok = np.empty(self.n_configs, np.bool_)
-            useful = np.empty(self.n_configs, np.bool_)
-            _ok_useful(self.reach, self.own, self.end, words, ok, useful)
-            r = self._akeys[akey] = (ok, useful)
+            words = np.frombuffer(akey.to_bytes(8 * self.W, "little"), "<u8")
+            r = self._akeys[akey] = _ok_useful(self.reach, self.own, self.end, words)
         return r
 
     SLICE_MIN_BYTES = 64
