@@ -116,14 +116,20 @@ def _deadline(seconds):
     return None if seconds is None else time.perf_counter() + seconds
 
 
+def _gc_pause() -> bool:
+    was = gc.isenabled()
+    if was:
+        gc.disable()
+    return was
+
+
 @contextlib.contextmanager
 def gc_paused():
     """Pause Python's cyclic garbage collector while a grammar is compiled (restored afterwards, nested uses
     included). Compiling allocates many small objects (lark's trees, automaton tables), which triggers full
     collections that scan every object of the process: with a model and a tokenizer loaded that was a
     quarter to a third of a JSON schema's compile time. Cycles made meanwhile are collected later."""
-    was = gc.isenabled()
-    gc.disable()
+    was = _gc_pause()
     try:
         yield
     finally:
@@ -132,19 +138,17 @@ def gc_paused():
 
 
 def without_gc(f):
-    """Decorator: run ``f`` with the cyclic garbage collector paused (restored afterwards; what it would have
-    collected is collected later), cheaper than :func:`gc_paused` for calls of microseconds. The parsers make many
-    small long-lived objects (Earley items, item sets), and the collector's repeated passes over them were ~60 % of
-    a C++ token mask's time (bench/mask_cpp.py header) and ~30 % of a C++ ``complete()`` (docs/grammar.md)."""
+    """Decorator form of :func:`gc_paused`, cheaper for calls of microseconds. The parsers make many small
+    long-lived objects (Earley items, item sets), and the collector's repeated passes over them were ~60 % of a C++
+    token mask's time (bench/mask_cpp.py header) and ~30 % of a C++ ``complete()`` (docs/grammar.md)."""
     @functools.wraps(f)
     def paused(*args, **kwargs):
-        if not gc.isenabled():
-            return f(*args, **kwargs)
-        gc.disable()
+        was = _gc_pause()
         try:
             return f(*args, **kwargs)
         finally:
-            gc.enable()
+            if was:
+                gc.enable()
     return paused
 
 

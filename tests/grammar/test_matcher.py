@@ -521,3 +521,50 @@ def test_parser_completions_match_reference(text):
     for seed in range(4):
         check_walk(g, table, [], random.Random(seed), follow=0, random_steps=8, check_every=1, n_sample=len(toks),
                    budget_checks=10_000)
+
+
+def test_matcher_runs_with_the_gc_paused_and_restores_it():
+    """mask/advance run with the cyclic GC paused (the parser's long-lived items made its passes most of a C++
+    mask's time); the collector's state is restored afterwards, also after an exception and when it was off."""
+    import gc
+
+    from memgram.grammar.api import without_gc
+    from memgram.grammar.matcher import GrammarIndex
+
+    seen = []
+
+    @without_gc
+    def boom():
+        seen.append(gc.isenabled())
+        raise ValueError
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        boom()
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(ValueError):
+            boom()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    g = Grammar.from_lark('start: "a"+ "b"')
+    table = TokenTable([b"a", b"ab", b"b", b""], special=[0, 0, 0, 1], eos_ids=[3])
+    m = compile_matcher(g, table)
+    orig = GrammarIndex.collect
+    states = []
+
+    def spy(self, *a, **k):
+        states.append(gc.isenabled())
+        return orig(self, *a, **k)
+
+    GrammarIndex.collect = spy
+    try:
+        m.index._masks.clear()
+        m.mask()
+        assert m.advance(0)
+        m.mask()
+    finally:
+        GrammarIndex.collect = orig
+    assert states and not any(states) and gc.isenabled()
