@@ -825,6 +825,16 @@ def _find(keys, key):
         s = (s + 1) & mask
 
 
+@njit(cache=True, inline="always")
+def _grow3(a, b, c, n, need):
+    """The three parallel stacks ``a``, ``b``, ``c`` (first ``n`` entries used) with room for ``need`` entries."""
+    cap = max(need, 2 * a.shape[0])
+    a2 = np.empty(cap, np.int64); a2[:n] = a[:n]
+    b2 = np.empty(cap, np.int64); b2[:n] = b[:n]
+    c2 = np.empty(cap, np.int64); c2[:n] = c[:n]
+    return a2, b2, c2
+
+
 @njit(cache=True)
 def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off, pred, predt_off, predt_term, predt_dr,
                    first_bits, pos, final, e_off, e_term, e_dst, max_work):
@@ -833,10 +843,9 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
     NDR = dr_next.shape[0]
     NS = nullable.shape[0]
     node_bits = _node_bits(n, first_bits.shape[1], e_off, e_term)
-    cap = 1024
-    it_o = np.empty(cap, np.int64)
-    it_dr = np.empty(cap, np.int64)
-    it_j = np.empty(cap, np.int64)
+    it_o = np.empty(1024, np.int64)
+    it_dr = np.empty(1024, np.int64)
+    it_j = np.empty(1024, np.int64)
     n_items = 0
     ix_k = np.full(4096, -1, np.int64)     # item index: key -> item
     ix_v = np.empty(4096, np.int64)
@@ -880,11 +889,8 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
             ix_k[s] = key
             ix_v[s] = n_items
             n_ix += 1
-            if n_items == cap:
-                cap *= 2
-                a = np.empty(cap, np.int64); a[:n_items] = it_o[:n_items]; it_o = a
-                a = np.empty(cap, np.int64); a[:n_items] = it_dr[:n_items]; it_dr = a
-                a = np.empty(cap, np.int64); a[:n_items] = it_j[:n_items]; it_j = a
+            if n_items == it_o.shape[0]:
+                it_o, it_dr, it_j = _grow3(it_o, it_dr, it_j, n_items, n_items + 1)
             it_o[n_items] = o; it_dr[n_items] = dr; it_j[n_items] = j
             if n_todo == todo.shape[0]:
                 a = np.empty(2 * n_todo, np.int64); a[:n_todo] = todo; todo = a
@@ -907,10 +913,7 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
         if B >= T:
             need += pred_off[B + 1] - pred_off[B]
         if need > pend_o.shape[0]:
-            c2 = max(need, 2 * pend_o.shape[0])
-            a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
-            a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
-            a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+            pend_o, pend_dr, pend_j = _grow3(pend_o, pend_dr, pend_j, n_pend, need)
         if B >= 0 and B < T:
             lo = _first_edge(e_term, e_off[j], e_off[j + 1], B)
             hi = e_off[j + 1]
@@ -943,10 +946,7 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
                     hi = e_off[j + 1]
                     while lo < hi and e_term[lo] == t:
                         if n_pend == pend_o.shape[0]:
-                            c2 = 2 * n_pend
-                            a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
-                            a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
-                            a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+                            pend_o, pend_dr, pend_j = _grow3(pend_o, pend_dr, pend_j, n_pend, n_pend + 1)
                         pend_o[n_pend] = j; pend_dr[n_pend] = predt_dr[pi]; pend_j[n_pend] = e_dst[lo]
                         n_pend += 1
                         lo += 1
@@ -959,10 +959,7 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
             h = ck_v[s] if ck_k[s] >= 0 else np.int64(-1)
             while h >= 0:
                 if n_pend == pend_o.shape[0]:
-                    c2 = 2 * n_pend
-                    a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
-                    a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
-                    a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+                    pend_o, pend_dr, pend_j = _grow3(pend_o, pend_dr, pend_j, n_pend, n_pend + 1)
                 pend_o[n_pend] = o; pend_dr[n_pend] = dr + 1; pend_j[n_pend] = it_j[cl_item[h]]
                 n_pend += 1
                 h = cl_next[h]
@@ -989,10 +986,7 @@ def earley_kernel0(T, dr_next, dr_rule, rule_first, rule_lhs, nullable, pred_off
             h = wk_v[s] if wk_k[s] >= 0 else np.int64(-1)
             while h >= 0:
                 if n_pend == pend_o.shape[0]:
-                    c2 = 2 * n_pend
-                    a = np.empty(c2, np.int64); a[:n_pend] = pend_o[:n_pend]; pend_o = a
-                    a = np.empty(c2, np.int64); a[:n_pend] = pend_dr[:n_pend]; pend_dr = a
-                    a = np.empty(c2, np.int64); a[:n_pend] = pend_j[:n_pend]; pend_j = a
+                    pend_o, pend_dr, pend_j = _grow3(pend_o, pend_dr, pend_j, n_pend, n_pend + 1)
                 wk2 = wl_item[h]
                 pend_o[n_pend] = it_o[wk2]; pend_dr[n_pend] = it_dr[wk2] + 1; pend_j[n_pend] = j
                 n_pend += 1
