@@ -120,16 +120,15 @@ class Parser:
         return got
 
     def _completion(self, pred, A):
-        """Completing ``A`` at a node whose predicted part is ``pred``, through that part: (the items it advances there
-        that are not complete, as ``(rule, dot, next symbol, next is a nonterminal, next is nullable)``, the
-        nonterminals completed there (``A`` first), whether the start rule completed). Cached per (predicted part,
-        A): a cascade through unit rules, such as C++'s ~15 expression precedence levels, is followed once, not at
+        """Completing ``A`` at a node whose predicted part is ``pred``, through that part: (the items ``(rule, dot)`` it
+        advances there that are not complete, the nonterminals completed there (``A`` first), whether the start rule
+        completed). Cached per (predicted part, A): a cascade through unit rules, such as C++'s ~15 expression precedence levels, is followed once, not at
         every node that completes an expression."""
         key = (id(pred), A)        # predicted parts live as long as the parser (``_predictions``)
         got = self._completions.get(key)
         if got is not None:
             return got
-        rhs_of, lhs_of, T, nullable = self.rhs, self.lhs, self.T, self.nullable
+        rhs_of, lhs_of = self.rhs, self.lhs
         done, seen, items, seen_it, start = [A], {A}, [], set(), False
         k = 0
         while k < len(done):
@@ -141,8 +140,7 @@ class Parser:
                     continue
                 seen_it.add(it)
                 if d + 1 < len(rhs_of[r]):
-                    s = rhs_of[r][d + 1]
-                    items.append((r, d + 1, s, s >= T, s in nullable))
+                    items.append(it)
                     continue
                 start = start or r == 0
                 L = lhs_of[r]
@@ -178,20 +176,8 @@ class Parser:
                     continue
                 adv, syms, start = self._completion(o.pred, lhs)
                 accepts = accepts or start
-                for r2, d2, s, nt, nul in adv:         # filed here directly (what the loop below would do)
-                    it = (r2, d2, o)
-                    if it in items:
-                        continue
-                    items.add(it)
-                    lst = kern.get(s)
-                    if lst is None:
-                        kern[s] = [it]
-                    else:
-                        lst.append(it)
-                    if nt:
-                        P.add(s)
-                        if nul:
-                            work.append((r2, d2 + 1, o))
+                for r2, d2 in adv:
+                    work.append((r2, d2, o))
                 kern_o = o.kern
                 for B in syms:
                     completed.add((o, B))
