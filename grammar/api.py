@@ -140,7 +140,7 @@ def gc_paused():
 def without_gc(f):
     """Decorator form of :func:`gc_paused`, cheaper for calls of microseconds. The parsers make many small
     long-lived objects (Earley items, item sets), and the collector's repeated passes over them were ~60 % of a C++
-    token mask's time (bench/mask_cpp.py header) and ~30 % of a C++ ``complete()`` (docs/grammar.md)."""
+    token mask's time (bench/mask_cpp.py header) and ~25-35 % of a C++ ``complete()`` (bench/complete_cpp.py)."""
     @functools.wraps(f)
     def paused(*args, **kwargs):
         was = _gc_pause()
