@@ -11,6 +11,7 @@ its subtree, and the token ids whose bytes end exactly there.
 """
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 __all__ = ["TokenTable", "VocabTrie", "Slice"]
@@ -59,27 +60,49 @@ class VocabTrie:
         """The trie of the tokens of this one with ``keep[id]`` (bool per token id), by filtering this one's arrays:
         a node stays iff a kept token ends in its subtree. Same arrays as building it from the kept tokens' bytes,
         in milliseconds instead of a Python pass over every prefix."""
-        keep = np.asarray(keep, bool)
-        tk = keep[self.tok_ids]
-        C = np.zeros(len(tk) + 1, np.int64)
-        np.cumsum(tk, out=C[1:])
-        per_node = C[self.tok_off[1:]] - C[self.tok_off[:-1]]      # kept tokens ending at each node
-        S = np.zeros(self.n_nodes + 1, np.int64)
-        np.cumsum(per_node, out=S[1:])
-        idx = np.arange(self.n_nodes)
-        node_keep = S[self.end] - S[idx] > 0
-        K = np.zeros(self.n_nodes + 1, np.int64)
-        np.cumsum(node_keep, out=K[1:])
         t = VocabTrie.__new__(VocabTrie)
-        t.byte = self.byte[node_keep]
-        t.depth = self.depth[node_keep]
-        t.end = K[self.end[node_keep]]
-        t.tok_ids = self.tok_ids[tk]
-        t.tok_off = np.zeros(int(node_keep.sum()) + 1, np.int64)
-        np.cumsum(per_node[node_keep], out=t.tok_off[1:])
+        t.byte, t.depth, t.end, t.tok_ids, t.tok_off = _restricted(self.byte, self.depth, self.end, self.tok_ids,
+                                                                   self.tok_off, np.asarray(keep, np.bool_))
         t.n_nodes = len(t.byte)
         t.max_depth = int(t.depth.max()) if t.n_nodes else 0
         return t
+
+
+@nb.njit(cache=True, nogil=True)
+def _restricted(byte, depth, end, tok_ids, tok_off, keep):
+    """Arrays of :meth:`VocabTrie.restricted`: a node stays iff a kept token ends in its subtree (preorder kept)."""
+    n = byte.shape[0]
+    S = np.zeros(n + 1, np.int64)          # kept tokens ending at nodes before i
+    for i in range(n):
+        c = 0
+        for j in range(tok_off[i], tok_off[i + 1]):
+            if keep[tok_ids[j]]:
+                c += 1
+        S[i + 1] = S[i] + c
+    K = np.zeros(n + 1, np.int64)          # kept nodes before i
+    for i in range(n):
+        K[i + 1] = K[i] + (1 if S[end[i]] > S[i] else 0)
+    m = K[n]
+    b2 = np.empty(m, np.int64)
+    d2 = np.empty(m, np.int64)
+    e2 = np.empty(m, np.int64)
+    o2 = np.zeros(m + 1, np.int64)
+    ids = np.empty(S[n], np.int64)
+    k = 0
+    for i in range(n):
+        if K[i + 1] == K[i]:
+            continue
+        b2[k] = byte[i]
+        d2[k] = depth[i]
+        e2[k] = K[end[i]]
+        x = o2[k]
+        for j in range(tok_off[i], tok_off[i + 1]):
+            if keep[tok_ids[j]]:
+                ids[x] = tok_ids[j]
+                x += 1
+        o2[k + 1] = x
+        k += 1
+    return b2, d2, e2, ids, o2
 
 
 class Slice:
@@ -91,12 +114,41 @@ class Slice:
     def __init__(self, table: "TokenTable", ins: np.ndarray):
         """``ins``: bool per token, the inside tokens (:meth:`TokenTable.inside`)."""
         self.trie = table.trie.restricted(~ins)
-        lens = table.byte_matrix()[1]
+        lens = table.flat_bytes()[2]
         ids = np.flatnonzero(ins)
         self.max_len = int(lens[ids].max(initial=0))
-        upto = np.zeros((self.max_len + 1, table.n_words), np.uint32)
-        np.bitwise_or.at(upto, (lens[ids], ids >> 5), np.left_shift(1, ids & 31).astype(np.uint32))
-        self.upto = np.bitwise_or.accumulate(upto, axis=0)
+        self.upto = _upto(ids, lens, self.max_len, table.n_words)
+
+
+@nb.njit(cache=True, nogil=True)
+def _upto(ids, lens, max_len, n_words):
+    """uint32 [max_len + 1, n_words]: row k = the tokens ``ids`` of at most k bytes."""
+    upto = np.zeros((max_len + 1, n_words), np.uint32)
+    for t in ids:
+        upto[lens[t], t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+    for k in range(1, max_len + 1):
+        for w in range(n_words):
+            upto[k, w] |= upto[k - 1, w]
+    return upto
+
+
+@nb.njit(cache=True, nogil=True)
+def _inside(flat, off, x1, x2, usable):
+    """bool per token: usable, non-empty, first byte in ``x1``, the others in ``x2`` (see :meth:`TokenTable.inside`)."""
+    n = off.shape[0] - 1
+    out = np.zeros(n, np.bool_)
+    for t in range(n):
+        lo = off[t]
+        hi = off[t + 1]
+        if not usable[t] or hi == lo or not x1[flat[lo]]:
+            continue
+        ok = True
+        for i in range(lo + 1, hi):
+            if not x2[flat[i]]:
+                ok = False
+                break
+        out[t] = ok
+    return out
 
 
 class TokenTable:
@@ -127,24 +179,19 @@ class TokenTable:
         self._key = None
         self._slices: dict = {}
 
-    def byte_matrix(self):
-        """int16 [n_tokens, max_len] token bytes padded with 256, and the lengths (cached)."""
-        if getattr(self, "_mat", None) is None:
+    def flat_bytes(self):
+        """(uint8 concatenation of all token bytes, int64 offsets [n + 1], int64 lengths), cached."""
+        if getattr(self, "_flat", None) is None:
             lens = np.array([len(b) for b in self.token_bytes], np.int64)
-            mat = np.full((len(self.token_bytes), max(1, int(lens.max(initial=0)))), 256, np.int16)
-            flat = np.frombuffer(b"".join(self.token_bytes), np.uint8)
-            rows = np.repeat(np.arange(len(lens)), lens)
-            cols = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)
-            mat[rows, cols] = flat
-            self._mat = (mat, lens)
-        return self._mat
+            off = np.zeros(len(lens) + 1, np.int64)
+            np.cumsum(lens, out=off[1:])
+            self._flat = (np.frombuffer(b"".join(self.token_bytes), np.uint8), off, lens)
+        return self._flat
 
     def inside(self, first_bytes, rest_bytes) -> np.ndarray:
         """bool per token: usable, non-empty, first byte in ``first_bytes``, the others in ``rest_bytes``."""
-        mat, lens = self.byte_matrix()
-        x1 = np.append(np.asarray(first_bytes, bool), False)
-        x2 = np.append(np.asarray(rest_bytes, bool), True)     # index 256 = padding
-        return x1[mat[:, 0]] & x2[mat[:, 1:]].all(1) & self.usable & (lens > 0)
+        flat, off, _ = self.flat_bytes()
+        return _inside(flat, off, np.asarray(first_bytes, np.bool_), np.asarray(rest_bytes, np.bool_), self.usable)
 
     def slice(self, first_bytes, rest_bytes=None, min_fraction: float = 0.75):
         """The :class:`Slice` for byte sets (bool [256]; ``rest_bytes`` defaults to ``first_bytes``),

@@ -414,6 +414,25 @@ def test_slice_masks_by_length():
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=0, max_size=5), st.booleans()), min_size=1, max_size=40),
+       st.sets(st.integers(0, 255)), st.sets(st.integers(0, 255)))
+def test_inside_tokens_and_length_blocks_match_their_definition(toks, first, rest):
+    """TokenTable.inside and Slice.upto (numba) against their definitions, token by token."""
+    table = TokenTable([b for b, _ in toks], special=[s for _, s in toks])
+    x1, x2 = np.zeros(256, bool), np.zeros(256, bool)
+    x1[list(first)] = True
+    x2[list(rest)] = True
+    want = [bool(b) and not s and b[0] in first and all(c in rest for c in b[1:]) for b, s in toks]
+    ins = table.inside(x1, x2)
+    assert ins.tolist() == want
+    sl = table.slice(x1, x2, min_fraction=0.0)
+    assert sl.max_len == max((len(b) for (b, _), w in zip(toks, want) if w), default=0)
+    for k in range(sl.max_len + 1):
+        assert TokenTable.mask_to_ids(sl.upto[k]).tolist() == [i for i, ((b, _), w) in enumerate(zip(toks, want))
+                                                                if w and len(b) <= k]
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.binary(min_size=0, max_size=5), st.booleans(), st.booleans()), max_size=40))
 def test_restricted_trie_equals_building_it(toks):
     """VocabTrie.restricted (slices filter the vocabulary trie) gives the arrays of a trie built from the kept tokens."""
