@@ -223,54 +223,65 @@ class Parser:
 
 
 # ----------------------------------------------------------------------------- numba trie walk
+@nb.njit(cache=True, nogil=True, inline="always")
+def _walk_range(lo, hi, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, stk, ids, mask, ev_node, ev_cfg,
+                n_ev, n_ids):
+    """The walk of :func:`_walk` over the preorder node range [lo, hi) (``stk`` holds the configuration above it)."""
+    cap = ids.shape[0]
+    i = lo
+    while i < hi:
+        d = tdepth[i]
+        c = trans[stk[d - 1], bcls[tbyte[i]]]
+        if c < 0 or not ok[c]:
+            i = tend[i]
+            continue
+        stk[d] = c
+        for j in range(tok_off[i], tok_off[i + 1]):
+            t = tok_ids[j]
+            if n_ids >= 0 and n_ids < cap:
+                ids[n_ids] = t
+                n_ids += 1
+                continue
+            if n_ids == cap:            # full: from now on a mask, with the tokens listed so far
+                for x in range(cap):
+                    u = ids[x]
+                    mask[u >> 5] |= np.uint32(1) << np.uint32(u & 31)
+                n_ids = -1
+            mask[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+        if useful[c] and tend[i] > i + 1:
+            ev_node[n_ev] = i
+            ev_cfg[n_ev] = c
+            n_ev += 1
+        i += 1
+    return n_ev, n_ids
+
+
 @nb.njit(cache=True, nogil=True)
-def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, stk,
-          ids, mask, ev_node, ev_cfg):
+def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, root_nodes, root_bytes,
+          stk, ids, mask, ev_node, ev_cfg):
     """Walk the trie subtrees below ``starts`` (-1 = root) from configuration ``start_cfg``.
 
     Lists in ``ids`` the tokens whose last configuration ``c`` has ``ok[c]`` (a token below two nested starts
     twice); when they do not fit, marks all of them in ``mask`` (uint32 words, zero on entry) instead. Records
     (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has children). Returns
-    (number of events, number of ids or -1 when they went to ``mask``)."""
+    (number of events, number of ids or -1 when they went to ``mask``). From the root, the first bytes are read
+    from the compact ``root_nodes``/``root_bytes`` (the depth-1 nodes), so that a walk whose first byte is refused
+    for most of the ~250 of them does not touch the trie arrays there (cache misses on a cold mask)."""
     n_ev = 0
     n_ids = 0
-    cap = ids.shape[0]
-    n_nodes = tbyte.shape[0]
     for s in starts:
-        if s < 0:
-            lo = 0
-            hi = n_nodes
-            d0 = 0
-        else:
-            lo = s + 1
-            hi = tend[s]
-            d0 = tdepth[s]
-        stk[d0] = start_cfg
-        i = lo
-        while i < hi:
-            d = tdepth[i]
-            c = trans[stk[d - 1], bcls[tbyte[i]]]
+        stk[0 if s < 0 else tdepth[s]] = start_cfg
+        if s >= 0:
+            n_ev, n_ids = _walk_range(s + 1, tend[s], trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids,
+                                      stk, ids, mask, ev_node, ev_cfg, n_ev, n_ids)
+            continue
+        for r in range(root_nodes.shape[0]):
+            c = trans[start_cfg, bcls[root_bytes[r]]]
             if c < 0 or not ok[c]:
-                i = tend[i]
                 continue
-            stk[d] = c
-            for j in range(tok_off[i], tok_off[i + 1]):
-                t = tok_ids[j]
-                if n_ids >= 0 and n_ids < cap:
-                    ids[n_ids] = t
-                    n_ids += 1
-                    continue
-                if n_ids == cap:            # full: from now on a mask, with the tokens listed so far
-                    for x in range(cap):
-                        u = ids[x]
-                        mask[u >> 5] |= np.uint32(1) << np.uint32(u & 31)
-                    n_ids = -1
-                mask[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
-            if useful[c] and tend[i] > i + 1:
-                ev_node[n_ev] = i
-                ev_cfg[n_ev] = c
-                n_ev += 1
-            i += 1
+            i = root_nodes[r]
+            n_ev, n_ids = _walk_range(i, tend[i], trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids,
+                                      stk, ids, mask, ev_node, ev_cfg, n_ev, n_ids)
     return n_ev, n_ids
 
 
@@ -687,7 +698,7 @@ class GrammarIndex:
         # tokens as ids, as a mask of its own only when the ids would take more room (see the class docstring)
         scratch = self._scratch
         n_ev, n = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
-                        t.tok_ids, self.stk, self._ids, scratch, self.ev_node, self.ev_cfg)
+                        t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, scratch, self.ev_node, self.ev_cfg)
         self.stats["walks"] += 1
         if n >= 0:
             ids = self._ids[:n].copy()

@@ -21,7 +21,8 @@ class VocabTrie:
     """Flat byte trie of a set of tokens (preorder = lexicographic order of the distinct prefixes).
 
     ``byte[i]``, ``depth[i]`` (1 for children of the root), ``end[i]`` (one past the subtree of
-    node i), ``tok_off[i]:tok_off[i+1]`` the slice of ``tok_ids`` ending at node i."""
+    node i), ``tok_off[i]:tok_off[i+1]`` the slice of ``tok_ids`` ending at node i; ``root_nodes``/``root_bytes``
+    the depth-1 nodes and their bytes, compact."""
 
     def __init__(self, token_bytes, usable):
         ends: dict = {}
@@ -55,6 +56,11 @@ class VocabTrie:
         self.tok_off = off
         self.n_nodes = n
         self.max_depth = int(depth.max()) if n else 0
+        self._index_root()
+
+    def _index_root(self):
+        self.root_nodes = np.flatnonzero(self.depth == 1).astype(np.int64)
+        self.root_bytes = self.byte[self.root_nodes].copy()
 
     def restricted(self, keep: np.ndarray) -> "VocabTrie":
         """The trie of the tokens of this one with ``keep[id]`` (bool per token id), by filtering this one's arrays:
@@ -65,6 +71,7 @@ class VocabTrie:
                                                                    self.tok_off, np.asarray(keep, np.bool_))
         t.n_nodes = len(t.byte)
         t.max_depth = int(t.depth.max()) if t.n_nodes else 0
+        t._index_root()
         return t
 
 

@@ -441,7 +441,7 @@ def test_restricted_trie_equals_building_it(toks):
     want = VocabTrie(table.token_bytes, table.usable & keep)
     got = table.trie.restricted(keep)
     assert (got.n_nodes, got.max_depth) == (want.n_nodes, want.max_depth)
-    for f in ("byte", "depth", "end", "tok_ids", "tok_off"):
+    for f in ("byte", "depth", "end", "tok_ids", "tok_off", "root_nodes", "root_bytes"):
         assert getattr(got, f).tolist() == getattr(want, f).tolist(), f
 
 
@@ -485,7 +485,7 @@ def test_walk_ids_overflow_into_a_mask(bpe_table):
         ids = np.zeros(cap, np.int32)
         mask = np.zeros(table.n_words, np.uint32)
         _, n = _walk(ix.root_starts, 0, ix.trans, ix.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
-                     ix.stk, ids, mask, ix.ev_node, ix.ev_cfg)
+                     t.root_nodes, t.root_bytes, ix.stk, ids, mask, ix.ev_node, ix.ev_cfg)
         assert n < 0 or not mask.any()
         return n, set(ids[:n].tolist()) if n >= 0 else set(TokenTable.mask_to_ids(mask.view(np.int32)).tolist())
 
