@@ -484,6 +484,62 @@ def _ok_useful(reach, own, end, words):
     return ok, useful
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _popcount32(x):
+    x = np.uint64(x)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x55555555))
+    x = (x & np.uint64(0x33333333)) + ((x >> np.uint64(2)) & np.uint64(0x33333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    return np.int64(((x * np.uint64(0x01010101)) & np.uint64(0xFFFFFFFF)) >> np.uint64(24))
+
+
+@nb.njit(cache=True, nogil=True)
+def _pack_mask(u, width, buf):
+    """How to keep a finished mask (uint32 words, no bit at or past ``width``) compactly: (0, n) when its n set ids
+    fit ``buf`` (written there), (1, n) when its n unset ids below ``width`` do, else (2, 0): a copy."""
+    cap = buf.shape[0]
+    n_set = 0
+    for w in range(u.shape[0]):
+        x = u[w]
+        if x == 0:
+            continue
+        n_set += 32 if x == np.uint32(0xFFFFFFFF) else _popcount32(x)
+    if n_set > cap and width - n_set > cap:
+        return 2, 0
+    kind = 0 if n_set <= cap else 1
+    flip = np.uint64(0) if kind == 0 else np.uint64(0xFFFFFFFF)
+    k = 0
+    for w in range(u.shape[0]):
+        x = np.uint64(u[w]) ^ flip
+        while x != 0:             # (most words: 0 here)
+            low = x & (~x + np.uint64(1))           # the lowest bit left
+            i = w * 32 + _popcount32(low - np.uint64(1))
+            if i < width:
+                buf[k] = i
+                k += 1
+            x ^= low
+    return kind, k
+
+
+@nb.njit(cache=True, nogil=True)
+def _unpack_mask(u, kind, data, width):
+    """Write into ``u`` the mask kept by :func:`_pack_mask` as (kind, data)."""
+    if kind == 2:
+        u[:] = data
+        return
+    fill = np.uint32(0) if kind == 0 else np.uint32(0xFFFFFFFF)
+    u[:] = fill
+    if kind == 1:
+        for i in range(width, u.shape[0] * 32):
+            u[i >> 5] &= ~(np.uint32(1) << np.uint32(i & 31))
+    for j in range(data.shape[0]):
+        i = data[j]
+        if kind == 0:
+            u[i >> 5] |= np.uint32(1) << np.uint32(i & 31)
+        else:
+            u[i >> 5] &= ~(np.uint32(1) << np.uint32(i & 31))
+
+
 @nb.njit(cache=True, nogil=True)
 def _or_into(dst, src):
     for i in range(dst.shape[0]):
@@ -510,7 +566,12 @@ class GrammarIndex:
     so ``MAX_PIECES`` is no longer 300 MB per index)."""
 
     MAX_PIECES = 50_000
-    MAX_MASKS = 4_096   # finished masks kept per index (6 KB each with a 49K vocabulary)
+    MAX_MASKS = 4_096   # finished masks kept per index
+    # A finished mask is kept as its allowed ids, or its refused ids, when there are at most this many, else as a
+    # copy (6 KB with a 49K vocabulary): on bench/mask_latency.py's schemas 73 % allow <= 768 tokens and 23 % refuse
+    # <= 768, so JSON indexes hold 873 B per mask instead of 6,144 (bench/mask_memory.py: 12.2 -> 1.7 MB for 100
+    # schemas; MAX_MASKS copies would be 25 MB per index). C++ masks are mostly mid-density: copies (4.0 -> 3.7 MB).
+    MASK_IDS = 768
 
     def __init__(self, grammar, table: TokenTable):
         self.grammar = grammar
@@ -576,6 +637,8 @@ class GrammarIndex:
         self._lvl_dead = np.zeros(0, np.bool_)
         self._lvl_states = np.zeros(max(1024, n), np.int64)
         self._slice_a: dict = {}
+        self.width = int(table.logits_width)
+        self._pack_buf = np.zeros(self.MASK_IDS, np.uint32)
         self._scratch = np.zeros(table.n_words, np.uint32)   # a walk's mask when its ids do not fit (see piece)
         self._ids = np.zeros(table.n_words, np.int32)
         self._no_base = np.zeros(0, np.uint32)
@@ -711,15 +774,16 @@ class GrammarIndex:
         if n_ev:
             n_g = _group_events(self.ev_cfg, self.ev_node, n_ev, self.ev_bounds)
             bounds = self.ev_bounds[:n_g + 1].tolist()
-            ns = self.ev_node[:n_ev].copy()
-            cfgs = self.ev_cfg
+            ev_node, cfgs = self.ev_node, self.ev_cfg
             for g in range(n_g):
                 a, b = bounds[g], bounds[g + 1]
                 c = int(cfgs[a])
                 e = int(self.end[c])
                 # the walk below these nodes depends only on them, on e and on the acceptable set:
-                # keyed by content, so that other walks ending their lexeme at the same nodes share it
-                groups.append((c, ns[a:b], t, e, (id(t), ns[a:b].tobytes(), e)))
+                # keyed by content, so that other walks ending their lexeme at the same nodes share it (the nodes
+                # are kept once, as the key's bytes, and walked through a view of them)
+                kb = ev_node[a:b].tobytes()
+                groups.append((c, np.frombuffer(kb, np.int64), t, e, (id(t), kb, e)))
         p = (base, ids, groups)
         if len(self._pieces) >= self.MAX_PIECES:
             self._pieces.clear()
@@ -875,7 +939,7 @@ class Matcher:
         branches = self.branches
         done = ix._masks.get(branches)
         if done is not None:       # the same state again (item sets are shared, so a later sequence of this index
-            u[:] = done            # that reaches it holds the very same nodes)
+            _unpack_mask(u, done[0], done[1], ix.width)      # that reaches it holds the very same nodes)
             return out
         u[:] = 0
         for c, node in branches:
@@ -890,7 +954,8 @@ class Matcher:
                 u[e >> 5] |= np.uint32(1) << np.uint32(e & 31)
         if len(ix._masks) >= ix.MAX_MASKS:
             ix._masks.clear()
-        ix._masks[branches] = u.copy()
+        kind, n = _pack_mask(u, ix.width, ix._pack_buf)
+        ix._masks[branches] = (kind, u.copy() if kind == 2 else ix._pack_buf[:n].copy())
         return out
 
     def allowed_ids(self) -> np.ndarray:

@@ -295,6 +295,31 @@ def test_finished_masks_are_reused_and_equal_fresh_ones(bpe_table):
     assert len(ix._masks) == n_cached                          # recomputed (from the cached walks) and kept again
 
 
+@pytest.mark.parametrize("width", [1, 31, 32, 100, 1000])
+@pytest.mark.parametrize("density", [0.0, 0.01, 0.5, 0.99, 1.0])
+def test_finished_masks_kept_compactly_round_trip(width, density):
+    """_pack_mask/_unpack_mask: ids, refused ids or a copy, whichever the density calls for; same mask back."""
+    from memgram.grammar.matcher import _pack_mask, _unpack_mask
+
+    rng = np.random.default_rng(int(width + 1000 * density))
+    n_words = (width + 31) // 32
+    bits = rng.random(width) < density
+    u = np.zeros(n_words, np.uint32)
+    for i in np.flatnonzero(bits):
+        u[i >> 5] |= np.uint32(1) << np.uint32(i & 31)
+    cap = max(1, width // 8)
+    buf = np.zeros(cap, np.uint32)
+    kind, k = _pack_mask(u, width, buf)
+    data = buf[:k].copy() if kind < 2 else u.copy()
+    n = int(bits.sum())
+    assert kind == (0 if n <= cap else 1 if width - n <= cap else 2)
+    if kind < 2:
+        assert sorted(data.tolist()) == np.flatnonzero(bits if kind == 0 else ~bits).tolist()
+    got = np.full(n_words, 0xDEADBEEF, np.uint32)
+    _unpack_mask(got, kind, data, width)
+    assert np.array_equal(got, u)
+
+
 def test_slices_equal_plain_walks(bpe_table):
     """The vocabulary slices (tokens inside a JSON string) give the same masks as full trie walks."""
     g = Grammar.from_json_schema({"type": "object", "properties": {"s": {"type": "string"},
