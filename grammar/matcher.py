@@ -485,39 +485,52 @@ def _ok_useful(reach, own, end, words):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _popcount32(x):
-    x = np.uint64(x)
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x55555555))
-    x = (x & np.uint64(0x33333333)) + ((x >> np.uint64(2)) & np.uint64(0x33333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F)
-    return np.int64(((x * np.uint64(0x01010101)) & np.uint64(0xFFFFFFFF)) >> np.uint64(24))
+def _popcount64(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bits_into(x, base, width, buf, k):
+    """Append to ``buf[k:]`` the positions ``base + b`` below ``width`` of the set bits b of ``x``; returns k."""
+    while x != 0:
+        low = x & (~x + np.uint64(1))           # the lowest bit left
+        i = base + _popcount64(low - np.uint64(1))
+        if i < width:
+            buf[k] = i
+            k += 1
+        x ^= low
+    return k
 
 
 @nb.njit(cache=True, nogil=True)
 def _pack_mask(u, width, buf):
     """How to keep a finished mask (uint32 words, no bit at or past ``width``) compactly: (0, n) when its n set ids
-    fit ``buf`` (written there), (1, n) when its n unset ids below ``width`` do, else (2, 0): a copy."""
-    cap = buf.shape[0]
+    fit ``buf`` (written there), (1, n) when its n unset ids below ``width`` do, else (2, 0): a copy. Reads the
+    words in pairs (uint64; little-endian, so bit b of pair w is token 64 w + b)."""
+    n32 = u.shape[0]
+    n64 = n32 // 2
+    v = u[:2 * n64].view(np.uint64)
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
     n_set = 0
-    for w in range(u.shape[0]):
-        x = u[w]
-        if x == 0:
-            continue
-        n_set += 32 if x == np.uint32(0xFFFFFFFF) else _popcount32(x)
+    for w in range(n64):
+        x = v[w]
+        if x != 0:
+            n_set += 64 if x == full else _popcount64(x)
+    if n32 > 2 * n64:
+        n_set += _popcount64(np.uint64(u[n32 - 1]))
+    cap = buf.shape[0]
     if n_set > cap and width - n_set > cap:
         return 2, 0
     kind = 0 if n_set <= cap else 1
-    flip = np.uint64(0) if kind == 0 else np.uint64(0xFFFFFFFF)
+    flip = np.uint64(0) if kind == 0 else full
     k = 0
-    for w in range(u.shape[0]):
-        x = np.uint64(u[w]) ^ flip
-        while x != 0:             # (most words: 0 here)
-            low = x & (~x + np.uint64(1))           # the lowest bit left
-            i = w * 32 + _popcount32(low - np.uint64(1))
-            if i < width:
-                buf[k] = i
-                k += 1
-            x ^= low
+    for w in range(n64):
+        k = _bits_into(v[w] ^ flip, w * 64, width, buf, k)          # (most pairs: 0 here)
+    if n32 > 2 * n64:
+        k = _bits_into(np.uint64(u[n32 - 1]) ^ (flip & np.uint64(0xFFFFFFFF)), (n32 - 1) * 32, width, buf, k)
     return kind, k
 
 

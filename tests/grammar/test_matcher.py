@@ -295,7 +295,7 @@ def test_finished_masks_are_reused_and_equal_fresh_ones(bpe_table):
     assert len(ix._masks) == n_cached                          # recomputed (from the cached walks) and kept again
 
 
-@pytest.mark.parametrize("width", [1, 31, 32, 100, 1000])
+@pytest.mark.parametrize("width", [1, 31, 32, 80, 100, 1000, 2000])
 @pytest.mark.parametrize("density", [0.0, 0.01, 0.5, 0.99, 1.0])
 def test_finished_masks_kept_compactly_round_trip(width, density):
     """_pack_mask/_unpack_mask: ids, refused ids or a copy, whichever the density calls for; same mask back."""
