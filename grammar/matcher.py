@@ -265,8 +265,9 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
     twice); when they do not fit, marks all of them in ``mask`` (uint32 words, zero on entry) instead. Records
     (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has children). Returns
     (number of events, number of ids or -1 when they went to ``mask``). From the root, the first bytes are read
-    from the compact ``root_nodes``/``root_bytes`` (the depth-1 nodes), so that a walk whose first byte is refused
-    for most of the ~250 of them does not touch the trie arrays there (cache misses on a cold mask)."""
+    from the compact ``root_nodes``/``root_bytes`` (the depth-1 nodes): a walk whose first byte is refused for most
+    of the ~235 of them skips those without touching the trie arrays (median root walk of the cold JSON benchmark
+    12.8 / 11.9 -> 10.6 / 11.0 µs, alternated)."""
     n_ev = 0
     n_ids = 0
     for s in starts:
