@@ -641,6 +641,7 @@ class GrammarIndex:
         self._pieces: dict = {}
         self._masks: dict = {}      # matcher state (its branches) -> finished mask
         self.root_starts = np.array([-1], np.int64)
+        self.root_starts.setflags(write=False)      # as the event groups' nodes (bytes views): one _walk signature
         self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0}
         self._slice_of: dict = {}
         self._mark = np.full(n, -1, np.int64)
