@@ -408,6 +408,10 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
     memo_start = [np.int64(0)]
     memo_key = [np.int64(0)]; memo_key.pop()
     memo_cost = [np.int64(0)]; memo_cost.pop()
+    seen = np.full(NC, -1, np.int64)       # configuration sets of the hole exits (see below)
+    stamp = 0
+    cur = np.empty(NC, np.int64)
+    nxt = np.empty(NC, np.int64)
     u = 0
     while u < len(node_p):
         p0 = node_p[u]
@@ -429,14 +433,52 @@ def build_nfa_holes(kind, costed, trans, end, lab, lab_off, lab_terms, byte_clas
             if p1 >= M:
                 _rec(best, p1 * NCX, 0)                     # ε: the hole ends the pattern
             else:                                           # kind[p1] is a byte (holes merge)
+                # the lexemes that leave the hole in a configuration of xb(X, byte) read the text after it: all of
+                # them at once, as a set of configurations per position (they merge fast), up to the next hole,
+                # whose walks are memoised per (position, configuration)
                 tag = X * ncls + byte_class[kind[p1]]
+                n_s = 0
+                stamp += 1
                 for i in range(xb_off[tag], xb_off[tag + 1]):
                     c = xb_conf[i]
-                    mi = _memo_walk(p1 * NCX + c, p1 + 1, c, kind, costed, trans, end, lab, byte_class, M, NCX, NC,
-                                    LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end, canon_hole, memo,
-                                    memo_start, memo_key, memo_cost)
-                    for x in range(memo_start[mi], memo_start[mi + 1]):
-                        _rec(best, memo_key[x], memo_cost[x])
+                    if seen[c] != stamp:
+                        seen[c] = stamp
+                        cur[n_s] = c
+                        n_s += 1
+                p = p1 + 1
+                while n_s > 0:
+                    if p < M and kind[p] == -1:
+                        for i in range(n_s):
+                            c = cur[i]
+                            mi = _memo_walk((p - 1) * NCX + c, p, c, kind, costed, trans, end, lab, byte_class, M,
+                                            NCX, NC, LQ, isb, entry, eps, r_off, r_conf, canon_text, canon_end,
+                                            canon_hole, memo, memo_start, memo_key, memo_cost)
+                            for x in range(memo_start[mi], memo_start[mi + 1]):
+                                _rec(best, memo_key[x], memo_cost[x])
+                        break
+                    for i in range(n_s):
+                        c = cur[i]
+                        if end[c] >= 0:
+                            e2 = _canon_node(p, end[c], kind, byte_class, M, canon_text, canon_end)
+                            if e2 >= 0:
+                                _rec(best, (lab[c] + 2) * span + p * NCX + e2, 0)
+                    if p >= M:
+                        for i in range(n_s):
+                            if isb[cur[i]]:
+                                _rec(best, p * NCX, 0)
+                        break
+                    k = byte_class[kind[p]]
+                    stamp += 1
+                    n2 = 0
+                    for i in range(n_s):
+                        c2 = trans[cur[i], k]
+                        if c2 >= 0 and seen[c2] != stamp:
+                            seen[c2] = stamp
+                            nxt[n2] = c2
+                            n2 += 1
+                    cur, nxt = nxt, cur
+                    n_s = n2
+                    p += 1
         elif p0 < M and kind[p0] == -1 and costed[p0] and bidx[c0] >= 0:
             bi = bidx[c0]
             for ri in range(rc_off[bi], rc_off[bi + 1]):
