@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import glob
 import os
 import random
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None):
@@ -31,7 +29,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--gc-off", action="store_true")
     a = ap.parse_args(argv)
-    from infill import cut
+    from infill import cpp_corpus, cut
 
     from memgram.grammar import Grammar
 
@@ -40,13 +38,13 @@ def main(argv=None):
         gc.disable()
     rnd = random.Random(a.seed)
     times = []
-    for f in sorted(glob.glob(os.path.join(ROOT, "tests", "grammar", "cpp_corpus", "*.cpp")))[:a.files]:
-        r = cut(rnd, open(f).read(), 1)
+    for name, text in cpp_corpus()[:a.files]:
+        r = cut(rnd, text, 1)
         if r is None:
             continue
         t0 = time.perf_counter()
         if g.complete(r[0]) is None:
-            raise SystemExit(f"{os.path.basename(f)}: no completion (the cut text is one)")
+            raise SystemExit(f"{name}: no completion (the cut text is one)")
         times.append(time.perf_counter() - t0)
     times.sort()
     print(f"{len(times)} completions: total {sum(times):.2f} s, median {times[len(times) // 2] * 1e3:.0f} ms")

@@ -42,6 +42,17 @@ def rand_json(rnd, depth=0):
     return [rand_json(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
 
 
+def cpp_corpus(max_bytes=None):
+    """(file name, text) of the C++ functions of tests/grammar/cpp_corpus, sorted by name; only those of at most
+    ``max_bytes`` bytes when given."""
+    out = []
+    for f in sorted(glob.glob(os.path.join(ROOT, "tests", "grammar", "cpp_corpus", "*.cpp"))):
+        text = open(f, encoding="utf-8").read()
+        if max_bytes is None or len(text.encode()) <= max_bytes:
+            out.append((os.path.basename(f), text))
+    return out
+
+
 def cut(rnd, text, n_holes, max_span=24):
     """Cut n_holes disjoint spans at token boundaries; returns (pieces, fills)."""
     toks = [m.span() for m in TOK.finditer(text)]
@@ -165,9 +176,7 @@ def main(argv=None):
         g = Grammar.builtin("cpp")
         g.hole_graph
         meta["cpp_load_s"] = time.perf_counter() - t0
-        files = sorted(glob.glob(os.path.join(ROOT, "tests", "grammar", "cpp_corpus", "*.cpp")))
-        docs = [open(f, encoding="utf-8").read() for f in files]
-        docs = [d for d in docs if len(d.encode()) <= args.cpp_max_bytes][: args.cpp]
+        docs = [text for _, text in cpp_corpus(args.cpp_max_bytes)][: args.cpp]
         g.completable(["int f() {", HOLE, "}"], budget=1000)
         run("cpp", g, docs, rnd, args, out)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -14,7 +14,6 @@ nodes per hole: lexemes begun in the hole that can end at ~1,000 places of the t
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import random
 import sys
@@ -23,11 +22,10 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None):
-    from infill import cut
+    from infill import cpp_corpus, cut
 
     from memgram import HOLE
     from memgram.grammar import Grammar
@@ -42,9 +40,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     g = Grammar.builtin("cpp")
     g.completable(["int f() {", HOLE, "}"], budget=1000)       # builds the tables and compiles the kernels
-    files = sorted(glob.glob(os.path.join(ROOT, "tests", "grammar", "cpp_corpus", "*.cpp")))
-    docs = [open(f, encoding="utf-8").read() for f in files]
-    docs = [d for d in docs if len(d.encode()) <= 1000][: a.n]
+    docs = [text for _, text in cpp_corpus(1000)][: a.n]
     rnd = random.Random(a.seed)
     for nh in (1, 2, 3):
         rows = []
