@@ -224,8 +224,35 @@ class Parser:
 
 # ----------------------------------------------------------------------------- numba trie walk
 @nb.njit(cache=True, nogil=True, inline="always")
-def _walk_range(lo, hi, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, stk, ids, mask, ev_node, ev_cfg,
-                n_ev, n_ids):
+def _emit(t, ids, mask, n):
+    """List token t in ``ids[n]`` while they fit (returns n + 1); once they do not, all of them and every later
+    token go to ``mask`` (returns -1)."""
+    cap = ids.shape[0]
+    if n >= 0 and n < cap:
+        ids[n] = t
+        return n + 1
+    if n == cap:            # full: from now on a mask, with the tokens listed so far
+        for x in range(cap):
+            u = ids[x]
+            mask[u >> 5] |= np.uint32(1) << np.uint32(u & 31)
+    mask[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+    return -1
+
+
+@nb.njit(cache=True, nogil=True)
+def _select(tok, cfg, lo, hi, ok, ids, mask):
+    """The tokens ``tok[j]``, lo <= j < hi, whose configuration ``cfg[j]`` is ``ok``, listed as :func:`_walk` lists
+    them (in ``ids``, or in ``mask`` when they do not fit); returns their number or -1."""
+    n = 0
+    for j in range(lo, hi):
+        if ok[cfg[j]]:
+            n = _emit(tok[j], ids, mask, n)
+    return n
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _walk_range(lo, hi, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, stk, ids, cfgs, mask, ev_node,
+                ev_cfg, n_ev, n_ids):
     """The walk of :func:`_walk` over the preorder node range [lo, hi) (``stk`` holds the configuration above it)."""
     cap = ids.shape[0]
     i = lo
@@ -237,17 +264,9 @@ def _walk_range(lo, hi, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, t
             continue
         stk[d] = c
         for j in range(tok_off[i], tok_off[i + 1]):
-            t = tok_ids[j]
-            if n_ids >= 0 and n_ids < cap:
-                ids[n_ids] = t
-                n_ids += 1
-                continue
-            if n_ids == cap:            # full: from now on a mask, with the tokens listed so far
-                for x in range(cap):
-                    u = ids[x]
-                    mask[u >> 5] |= np.uint32(1) << np.uint32(u & 31)
-                n_ids = -1
-            mask[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            if cfgs.shape[0] and 0 <= n_ids < cap:
+                cfgs[n_ids] = c
+            n_ids = _emit(tok_ids[j], ids, mask, n_ids)
         if useful[c] and tend[i] > i + 1:
             ev_node[n_ev] = i
             ev_cfg[n_ev] = c
@@ -258,11 +277,12 @@ def _walk_range(lo, hi, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, t
 
 @nb.njit(cache=True, nogil=True)
 def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids, root_nodes, root_bytes,
-          stk, ids, mask, ev_node, ev_cfg):
+          stk, ids, cfgs, mask, ev_node, ev_cfg):
     """Walk the trie subtrees below ``starts`` (-1 = root) from configuration ``start_cfg``.
 
     Lists in ``ids`` the tokens whose last configuration ``c`` has ``ok[c]`` (a token below two nested starts
-    twice); when they do not fit, marks all of them in ``mask`` (uint32 words, zero on entry) instead. Records
+    twice), and in ``cfgs`` (unless empty) that configuration; when they do not fit, marks all of them in ``mask``
+    (uint32 words, zero on entry) instead. Records
     (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has children). Returns
     (number of events, number of ids or -1 when they went to ``mask``). From the root, the first bytes are read
     from the compact ``root_nodes``/``root_bytes`` (the depth-1 nodes): a walk whose first byte is refused for most
@@ -274,7 +294,7 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
         stk[0 if s < 0 else tdepth[s]] = start_cfg
         if s >= 0:
             n_ev, n_ids = _walk_range(s + 1, tend[s], trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids,
-                                      stk, ids, mask, ev_node, ev_cfg, n_ev, n_ids)
+                                      stk, ids, cfgs, mask, ev_node, ev_cfg, n_ev, n_ids)
             continue
         for r in range(root_nodes.shape[0]):
             c = trans[start_cfg, bcls[root_bytes[r]]]
@@ -282,7 +302,7 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
                 continue
             i = root_nodes[r]
             n_ev, n_ids = _walk_range(i, tend[i], trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids,
-                                      stk, ids, mask, ev_node, ev_cfg, n_ev, n_ids)
+                                      stk, ids, cfgs, mask, ev_node, ev_cfg, n_ev, n_ids)
     return n_ev, n_ids
 
 
@@ -451,15 +471,35 @@ def _level_cut(ok, off, states, dead, lmax):
 @nb.njit(cache=True, nogil=True)
 def _group_events(ev_cfg, ev_node, n, bounds):
     """Sort the first n events by configuration (stable) in place; group g is ``bounds[g]:bounds[g+1]``.
-    Returns the number of groups."""
-    order = np.argsort(ev_cfg[:n], kind="mergesort")
-    cs = ev_cfg[:n][order]
-    ns = ev_node[:n][order]
+    Returns the number of groups. A walk lists its events in trie order, mostly of one configuration (the end of a
+    string, bench/mask_latency.py: 93 % already sorted, median 19 events, p90 348): those are not moved, a few
+    others are sorted by insertion, only many unsorted ones by argsort."""
+    ordered = True
+    for i in range(1, n):
+        if ev_cfg[i] < ev_cfg[i - 1]:
+            ordered = False
+            break
+    if not ordered:
+        if n <= 32:
+            for i in range(1, n):
+                c = ev_cfg[i]
+                v = ev_node[i]
+                j = i - 1
+                while j >= 0 and ev_cfg[j] > c:
+                    ev_cfg[j + 1] = ev_cfg[j]
+                    ev_node[j + 1] = ev_node[j]
+                    j -= 1
+                ev_cfg[j + 1] = c
+                ev_node[j + 1] = v
+        else:
+            order = np.argsort(ev_cfg[:n], kind="mergesort")
+            cs = ev_cfg[:n][order]
+            ns = ev_node[:n][order]
+            ev_cfg[:n] = cs
+            ev_node[:n] = ns
     n_g = 0
     for i in range(n):
-        ev_cfg[i] = cs[i]
-        ev_node[i] = ns[i]
-        if i == 0 or cs[i] != cs[i - 1]:
+        if i == 0 or ev_cfg[i] != ev_cfg[i - 1]:
             bounds[n_g] = i
             n_g += 1
     bounds[n_g] = n
@@ -561,6 +601,39 @@ def _or_into(dst, src):
 
 
 @nb.njit(cache=True, nogil=True)
+def _walk_roots(configs, trans, bcls, every, ends, tbyte, tdepth, tend, tok_off, tok_ids, root_nodes, root_bytes, stk,
+                scratch, ev_node, ev_cfg, out_tok, out_cfg, out_ev_node, out_ev_cfg, pos, max_tokens, max_events, span):
+    """Root walks of ``configs`` on one trie with every configuration ``every`` allowed and ``ends`` useful, appended
+    to the flat ``out_*`` from ``pos`` = (tokens, events) on (updated): ``span[i]`` = (first token, end, first event,
+    end) of ``configs[i]``, or -1 where it lists more than ``max_tokens`` tokens or ``max_events`` events or the
+    outputs are full."""
+    starts = np.full(1, -1, np.int64)
+    p_tok = pos[0]
+    p_ev = pos[1]
+    for i in range(configs.shape[0]):
+        span[i, :] = -1
+        cap = min(max_tokens, out_tok.shape[0] - p_tok)
+        n_ev, k = _walk(starts, configs[i], trans, bcls, every, ends, tbyte, tdepth, tend, tok_off, tok_ids,
+                        root_nodes, root_bytes, stk, out_tok[p_tok:p_tok + cap], out_cfg[p_tok:p_tok + cap], scratch,
+                        ev_node, ev_cfg)
+        if k < 0:
+            scratch[:] = 0
+            continue
+        if n_ev > max_events or n_ev > out_ev_node.shape[0] - p_ev:
+            continue
+        out_ev_node[p_ev:p_ev + n_ev] = ev_node[:n_ev]
+        out_ev_cfg[p_ev:p_ev + n_ev] = ev_cfg[:n_ev]
+        span[i, 0] = p_tok
+        span[i, 1] = p_tok + k
+        span[i, 2] = p_ev
+        span[i, 3] = p_ev + n_ev
+        p_tok += k
+        p_ev += n_ev
+    pos[0] = p_tok
+    pos[1] = p_ev
+
+
+@nb.njit(cache=True, nogil=True)
 def _or_piece(dst, base, ids):
     """OR a piece (a shared mask, or an empty array for none, plus token ids) into ``dst``."""
     for i in range(base.shape[0]):
@@ -642,7 +715,7 @@ class GrammarIndex:
         self._masks: dict = {}      # matcher state (its branches) -> finished mask
         self.root_starts = np.array([-1], np.int64)
         self.root_starts.setflags(write=False)      # as the event groups' nodes (bytes views): one _walk signature
-        self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0}
+        self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0, "shared": 0}
         self._slice_of: dict = {}
         self._mark = np.full(n, -1, np.int64)
         self._wide = np.zeros(n, np.int8)        # 0 unknown, 1 wide, 2 narrow (see slice_for)
@@ -658,6 +731,13 @@ class GrammarIndex:
         self._ids = np.zeros(table.n_words, np.int32)
         self._no_base = np.zeros(0, np.uint32)
         self._no_ids = np.zeros(0, np.int32)
+        self._no_cfgs = np.zeros(0, np.int64)
+        self._rt_span = [None] * n      # see precompute_roots
+        self._subs: dict = {}           # see collect_sub
+        self._every = np.ones(n, np.bool_)
+        self._ends = self.end >= 0
+        self._sub_ids = np.zeros(self.ROOT_TOKENS, np.int32)
+        self._sub_cfgs = np.zeros(self.ROOT_TOKENS, np.int64)
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -765,6 +845,21 @@ class GrammarIndex:
         if sl is not None:
             t = sl.trie
             self.stats["sliced"] += 1
+        scratch = self._scratch
+        # the walk of this start for every acceptable set, where one is kept (see precompute_roots): filtered by this
+        # set instead of walked
+        if starts is not self.root_starts:
+            shared = self._shared_sub(key[0], starts, start_cfg, t)
+        elif k >= 0 or (sd is None and sl is None):
+            shared = self._shared_root(start_cfg)
+        else:
+            shared = None
+        if shared is not None:
+            tok, cfg, lo, hi, every_groups = shared
+            n = _select(tok, cfg, lo, hi, ok, self._ids, scratch)
+            groups = [g for g in every_groups if useful[g[0]]]
+            self.stats["shared"] += 1
+            return self._keep(key, base, n, groups)
         if t.n_nodes > len(self.ev_node):
             self.ev_node = np.zeros(t.n_nodes, np.int64)
             self.ev_cfg = np.zeros(t.n_nodes, np.int64)
@@ -772,19 +867,33 @@ class GrammarIndex:
             self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
         if t.max_depth + 2 > len(self.stk):
             self.stk = np.zeros(t.max_depth + 2, np.int64)
-        # kept compact: the slice's shared block (never copied; a slice trie holds none of its tokens) plus the walked
-        # tokens as ids, as a mask of its own only when the ids would take more room (see the class docstring)
-        scratch = self._scratch
         n_ev, n = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
-                        t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, scratch, self.ev_node, self.ev_cfg)
+                        t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, self._no_cfgs, scratch, self.ev_node,
+                        self.ev_cfg)
         self.stats["walks"] += 1
+        return self._keep(key, base, n, self._groups(t, n_ev))
+
+    def _keep(self, key, base, n, groups):
+        """Keep the piece whose tokens are ``base`` plus the n listed in ``_ids`` (n < 0: marked in ``_scratch``).
+        Compact: the slice's shared block (never copied; a slice trie holds none of its tokens) plus the tokens as
+        ids, as a mask of its own only when the ids would take more room (see the class docstring)."""
         if n >= 0:
             ids = self._ids[:n].copy()
         else:
+            scratch = self._scratch
             if len(base):
                 _or_into(scratch, base)
             base, ids = scratch.copy(), self._no_ids
             scratch[:] = 0
+        p = (base, ids, groups)
+        if len(self._pieces) >= self.MAX_PIECES:
+            self._pieces.clear()
+        self._pieces[key] = p
+        return p
+
+    def _groups(self, t, n_ev):
+        """The events of the walk just done on trie t, grouped by configuration: [(config, event nodes, t, boundary
+        config, key of the walk below them)]."""
         groups = []
         if n_ev:
             n_g = _group_events(self.ev_cfg, self.ev_node, n_ev, self.ev_bounds)
@@ -799,11 +908,90 @@ class GrammarIndex:
                 # are kept once, as the key's bytes, and walked through a view of them)
                 kb = ev_node[a:b].tobytes()
                 groups.append((c, np.frombuffer(kb, np.int64), t, e, (id(t), kb, e)))
-        p = (base, ids, groups)
-        if len(self._pieces) >= self.MAX_PIECES:
-            self._pieces.clear()
-        self._pieces[key] = p
-        return p
+        return groups
+
+    # A root walk for every configuration when the index is built, with every acceptable set at once: a token's fate
+    # after it depends on the acceptable set only through ok[its last configuration], an event only through
+    # useful[its configuration] (``reach`` only shrinks along a walk, so what a walk under one set prunes is refused
+    # anyway), so one walk listing (token, last configuration) and all events serves every set. Only where that list
+    # stays short: a configuration of at most ROOT_TOKENS tokens and ROOT_EVENTS events, an index of at most
+    # ROOT_BUDGET tokens and ROOT_BUDGET // 4 events (C++: ~11,000 tokens and 14,000 events per configuration, 2,362
+    # configurations: those keep a walk per acceptable set).
+    ROOT_TOKENS = 4096
+    ROOT_EVENTS = 1024
+    ROOT_BUDGET = 400_000
+
+    def precompute_roots(self):
+        """The root walks for every acceptable set (see :meth:`piece`), flat: ``_rt_tok``/``_rt_cfg`` (token, last configuration) and
+        ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` = (first token, end, first event, end) or None. A
+        configuration with a level slice walks the slice's other tokens, the others all tokens."""
+        n = self.n_configs
+        self._rt_span = [None] * n
+        self._rt_groups = [None] * n
+        if self.ROOT_BUDGET <= 0:
+            return
+        by_trie: dict = {}
+        for c in range(n):
+            sd = self._slice_of.get(c)
+            t = self.trie if sd is None else sd[0].trie
+            by_trie.setdefault(id(t), (t, []))[1].append(c)
+        every, ends = self._every, self._ends
+        out_tok = np.empty(self.ROOT_BUDGET, np.int32)
+        out_cfg = np.empty(self.ROOT_BUDGET, np.int64)
+        out_ev_node = np.empty(self.ROOT_BUDGET // 4, np.int64)
+        out_ev_cfg = np.empty(self.ROOT_BUDGET // 4, np.int64)
+        pos = np.zeros(2, np.int64)
+        for t, cs in by_trie.values():
+            configs = np.array(cs, np.int64)
+            span = np.empty((len(cs), 4), np.int64)
+            _walk_roots(configs, self.trans, self.bcls, every, ends, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
+                        t.root_nodes, t.root_bytes, self.stk, self._scratch, self.ev_node, self.ev_cfg, out_tok,
+                        out_cfg, out_ev_node, out_ev_cfg, pos, self.ROOT_TOKENS, self.ROOT_EVENTS, span)
+            for c, sp in zip(cs, span.tolist()):
+                if sp[0] >= 0:
+                    self._rt_span[c] = (*sp, t)
+        p_tok, p_ev = pos.tolist()
+        self._rt_tok = out_tok[:p_tok].copy()
+        self._rt_cfg = out_cfg[:p_tok].copy()
+        self._rt_ev_node = out_ev_node[:p_ev].copy()
+        self._rt_ev_cfg = out_ev_cfg[:p_ev].copy()
+
+    def _shared_root(self, c):
+        """(tokens, their configurations, first, end, event groups) of configuration c's walk for every acceptable
+        set, or None."""
+        r = self._rt_span[c]
+        if r is None:
+            return None
+        t_lo, t_hi, e_lo, e_hi, t = r
+        groups = self._rt_groups[c]
+        if groups is None:
+            n_ev = e_hi - e_lo
+            self.ev_node[:n_ev] = self._rt_ev_node[e_lo:e_hi]
+            self.ev_cfg[:n_ev] = self._rt_ev_cfg[e_lo:e_hi]
+            groups = self._rt_groups[c] = self._groups(t, n_ev)
+        return self._rt_tok, self._rt_cfg, t_lo, t_hi, groups
+
+    def _shared_sub(self, sub, nodes, e, t):
+        """The same for the walk below event ``nodes`` of trie t from boundary configuration e (key ``sub``): made
+        when first needed, kept per walk; None where its list is too long (more than ROOT_TOKENS tokens or
+        ROOT_EVENTS events)."""
+        r = self._subs.get(sub)
+        if r is None:
+            r = False
+            if self.ROOT_BUDGET > 0:
+                ids, cfgs, scratch = self._sub_ids, self._sub_cfgs, self._scratch
+                n_ev, k = _walk(nodes, e, self.trans, self.bcls, self._every, self._ends, t.byte, t.depth, t.end,
+                                t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk, ids, cfgs, scratch,
+                                self.ev_node, self.ev_cfg)
+                self.stats["walks"] += 1
+                if k < 0:
+                    scratch[:] = 0
+                elif n_ev <= self.ROOT_EVENTS:
+                    r = (ids[:k].copy(), cfgs[:k].copy(), 0, k, self._groups(t, n_ev))
+            if len(self._subs) >= self.MAX_PIECES:
+                self._subs.clear()
+            self._subs[sub] = r
+        return r or None
 
     def step_node(self, node, c):
         """Parser node after ending the lexeme in accepting configuration c (ignored: unchanged)."""
@@ -837,6 +1025,7 @@ def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
         with gc_paused():
             idx = per[table.key] = GrammarIndex(grammar, table)
             idx.precompute_slices()
+            idx.precompute_roots()
             Matcher(idx).mask()     # the first mask of every sequence: its walks are cached with the index
     return idx
 

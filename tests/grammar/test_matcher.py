@@ -506,11 +506,11 @@ def test_walk_ids_overflow_into_a_mask(bpe_table):
     t = ix.trie
     ok, useful = ix.tables_for(ix.parser.root.akey)
 
-    def walk(cap):
+    def walk(cap, cfgs=ix._no_cfgs):
         ids = np.zeros(cap, np.int32)
         mask = np.zeros(table.n_words, np.uint32)
         _, n = _walk(ix.root_starts, 0, ix.trans, ix.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
-                     t.root_nodes, t.root_bytes, ix.stk, ids, mask, ix.ev_node, ix.ev_cfg)
+                     t.root_nodes, t.root_bytes, ix.stk, ids, cfgs, mask, ix.ev_node, ix.ev_cfg)
         assert n < 0 or not mask.any()
         return n, set(ids[:n].tolist()) if n >= 0 else set(TokenTable.mask_to_ids(mask.view(np.int32)).tolist())
 
@@ -519,11 +519,24 @@ def test_walk_ids_overflow_into_a_mask(bpe_table):
     for cap in (0, 1, 100, n - 1, n, n + 1):
         m, got = walk(cap)
         assert got == full and (m < 0) == (cap < n)
+    # with ``cfgs``: each listed token's last configuration, as stepping the lexer over its bytes gives
+    cfgs = np.full(len(table), -7, np.int64)
+    ids = np.zeros(len(table), np.int32)
+    mask = np.zeros(table.n_words, np.uint32)
+    _, n = _walk(ix.root_starts, 0, ix.trans, ix.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
+                 t.root_nodes, t.root_bytes, ix.stk, ids, cfgs, mask, ix.ev_node, ix.ev_cfg)
+    assert set(ids[:n].tolist()) == full and (cfgs[n:] == -7).all()
+    for tid, c in zip(ids[:n].tolist(), cfgs[:n].tolist()):
+        d = 0
+        for b in table.token_bytes[tid]:
+            d = int(ix.trans[d, ix.bcls[b]])
+        assert d == c
 
 
 def test_pieces_are_compact(bpe_table):
     """Cached walks keep their tokens as ids and share slice blocks: a piece holds a mask of its own only when its
-    ids would take more room (the C++ pieces of a corpus function: ~70 bytes each instead of a 6 KB mask)."""
+    ids would take more room (the C++ pieces of a corpus function: ~70 bytes each instead of a 6 KB mask); walks kept
+    for every acceptable set list at most ROOT_TOKENS tokens."""
     from memgram.grammar.matcher import GrammarIndex, Matcher
 
     table, tok = bpe_table
@@ -543,7 +556,10 @@ def test_pieces_are_compact(bpe_table):
             if len(base) and not shared:
                 own += 1
                 assert len(ids) == 0 and int(np.unpackbits(base.view(np.uint8)).sum()) > table.n_words
-        assert own <= len(ix._pieces) // 4
+        # the walks below events, kept for every acceptable set at once: bounded lists (or a walk per set)
+        for r in ix._subs.values():
+            assert r is False or len(r[0]) == len(r[1]) <= ix.ROOT_TOKENS
+        assert own <= (len(ix._pieces) + len(ix._subs)) // 4
 
 
 @pytest.mark.parametrize("text", [
@@ -612,3 +628,65 @@ def test_matcher_runs_with_the_gc_paused_and_restores_it():
     finally:
         GrammarIndex.collect = orig
     assert states and not any(states) and gc.isenabled()
+
+
+@pytest.mark.parametrize("which", ["schema", "json", "cpp"])
+def test_walks_for_every_acceptable_set_give_the_same_masks(bpe_table, which):
+    """Pieces filtered from a walk kept for every acceptable set (root walks made when the index is built, walks
+    below events when first needed) equal pieces walked under their own set, along a document and random detours
+    (JSON-schema strings with a length cut, a format, enums; JSON; C++, where most configurations list too much and
+    keep walking per set)."""
+    from memgram.grammar.matcher import GrammarIndex, Matcher
+
+    table, tok = bpe_table
+    if which == "schema":
+        g = Grammar.from_json_schema(LEVEL_SCHEMA)
+        text = '{"short": "ab", "free": "a \\"q\\" w", "mail": "ada@example.com", "tags": ["cyan", "x y"]}'
+    elif which == "json":
+        g = Grammar.builtin("json")
+        text = '{"a": [1, -2.5e3, true, null, {"b": "c\\u00e9"}], "d": {}}'
+    else:
+        g = Grammar.builtin("cpp")
+        text = (CORPUS / sorted(p.name for p in CORPUS.glob("*.cpp"))[0]).read_text()[:400]
+    shared_ix = GrammarIndex(g, table)
+    shared_ix.precompute_slices()
+    shared_ix.precompute_roots()
+    walked_ix = GrammarIndex(g, table)
+    walked_ix.ROOT_BUDGET = 0
+    walked_ix.precompute_slices()
+    walked_ix.precompute_roots()
+    a, b = Matcher(shared_ix), Matcher(walked_ix)
+    rng = random.Random(5)
+    for k, t in enumerate(tok.encode(text)[:80]):
+        ma, mb = a.mask(), b.mask()
+        assert np.array_equal(ma, mb), (which, k)
+        if k % 7 == 3:      # a detour through a random allowed token, then back
+            allowed = TokenTable.mask_to_ids(ma)
+            if len(allowed):
+                ca, cb = a.copy(), b.copy()
+                x = int(rng.choice(allowed))
+                if x not in table.eos_ids:
+                    assert ca.advance(x) and cb.advance(x)
+                    assert np.array_equal(ca.mask(), cb.mask())
+        assert a.advance(t) and b.advance(t)
+    assert shared_ix.stats["shared"] > 0 and walked_ix.stats["shared"] == 0
+    assert shared_ix.stats["walks"] < walked_ix.stats["walks"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10**6)), max_size=80))
+def test_group_events_is_a_stable_grouping(events):
+    """Events grouped by configuration in place: the stable sort by configuration, group bounds where it changes
+    (already sorted, a few unsorted (insertion), many (argsort))."""
+    from memgram.grammar.matcher import _group_events
+
+    n = len(events)
+    cfg = np.array([c for c, _ in events] + [99], np.int64)
+    node = np.array([v for _, v in events] + [7], np.int64)
+    bounds = np.zeros(n + 2, np.int64)
+    n_g = _group_events(cfg, node, n, bounds)
+    want = sorted(events, key=lambda e: e[0])
+    assert list(zip(cfg[:n].tolist(), node[:n].tolist())) == want and cfg[n] == 99 and node[n] == 7
+    keys = [c for c, _ in want]
+    starts = [i for i in range(n) if i == 0 or keys[i] != keys[i - 1]]
+    assert n_g == len(starts) and bounds[:n_g].tolist() == starts and bounds[n_g] == n
