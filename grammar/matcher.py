@@ -226,11 +226,13 @@ class Parser:
 @nb.njit(cache=True, nogil=True, inline="always")
 def _emit(t, ids, mask, n):
     """List token t in ``ids[n]`` while they fit (returns n + 1); once they do not, all of them and every later
-    token go to ``mask`` (returns -1)."""
+    token go to ``mask`` (returns -1), or, with an empty ``mask``, -2 (the caller stops)."""
     cap = ids.shape[0]
     if n >= 0 and n < cap:
         ids[n] = t
         return n + 1
+    if mask.shape[0] == 0:  # no mask: the walk stops here
+        return -2
     if n == cap:            # full: from now on a mask, with the tokens listed so far
         for x in range(cap):
             u = ids[x]
@@ -267,6 +269,8 @@ def _walk_range(lo, hi, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, t
             if cfgs.shape[0] and 0 <= n_ids < cap:
                 cfgs[n_ids] = c
             n_ids = _emit(tok_ids[j], ids, mask, n_ids)
+            if n_ids == -2:
+                return n_ev, n_ids
         if useful[c] and tend[i] > i + 1:
             ev_node[n_ev] = i
             ev_cfg[n_ev] = c
@@ -282,7 +286,7 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
 
     Lists in ``ids`` the tokens whose last configuration ``c`` has ``ok[c]`` (a token below two nested starts
     twice), and in ``cfgs`` (unless empty) that configuration; when they do not fit, marks all of them in ``mask``
-    (uint32 words, zero on entry) instead. Records
+    (uint32 words, zero on entry) instead, or stops (returns -2 tokens) when ``mask`` is empty. Records
     (node, c) in ``ev_*`` where ``useful[c]`` (the lexeme may end there and the node has children). Returns
     (number of events, number of ids or -1 when they went to ``mask``). From the root, the first bytes are read
     from the compact ``root_nodes``/``root_bytes`` (the depth-1 nodes): a walk whose first byte is refused for most
@@ -295,6 +299,8 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
         if s >= 0:
             n_ev, n_ids = _walk_range(s + 1, tend[s], trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids,
                                       stk, ids, cfgs, mask, ev_node, ev_cfg, n_ev, n_ids)
+            if n_ids == -2:
+                return n_ev, n_ids
             continue
         for r in range(root_nodes.shape[0]):
             c = trans[start_cfg, bcls[root_bytes[r]]]
@@ -303,6 +309,8 @@ def _walk(starts, start_cfg, trans, bcls, ok, useful, tbyte, tdepth, tend, tok_o
             i = root_nodes[r]
             n_ev, n_ids = _walk_range(i, tend[i], trans, bcls, ok, useful, tbyte, tdepth, tend, tok_off, tok_ids,
                                       stk, ids, cfgs, mask, ev_node, ev_cfg, n_ev, n_ids)
+            if n_ids == -2:
+                break
     return n_ev, n_ids
 
 
@@ -602,7 +610,7 @@ def _or_into(dst, src):
 
 @nb.njit(cache=True, nogil=True)
 def _walk_roots(configs, trans, bcls, every, ends, tbyte, tdepth, tend, tok_off, tok_ids, root_nodes, root_bytes, stk,
-                scratch, ev_node, ev_cfg, out_tok, out_cfg, out_ev_node, out_ev_cfg, pos, max_tokens, max_events, span):
+                no_mask, ev_node, ev_cfg, out_tok, out_cfg, out_ev_node, out_ev_cfg, pos, max_tokens, max_events, span):
     """Root walks of ``configs`` on one trie with every configuration ``every`` allowed and ``ends`` useful, appended
     to the flat ``out_*`` from ``pos`` = (tokens, events) on (updated): ``span[i]`` = (first token, end, first event,
     end) of ``configs[i]``, or -1 where it lists more than ``max_tokens`` tokens or ``max_events`` events or the
@@ -614,10 +622,9 @@ def _walk_roots(configs, trans, bcls, every, ends, tbyte, tdepth, tend, tok_off,
         span[i, :] = -1
         cap = min(max_tokens, out_tok.shape[0] - p_tok)
         n_ev, k = _walk(starts, configs[i], trans, bcls, every, ends, tbyte, tdepth, tend, tok_off, tok_ids,
-                        root_nodes, root_bytes, stk, out_tok[p_tok:p_tok + cap], out_cfg[p_tok:p_tok + cap], scratch,
+                        root_nodes, root_bytes, stk, out_tok[p_tok:p_tok + cap], out_cfg[p_tok:p_tok + cap], no_mask,
                         ev_node, ev_cfg)
         if k < 0:
-            scratch[:] = 0
             continue
         if n_ev > max_events or n_ev > out_ev_node.shape[0] - p_ev:
             continue
@@ -945,7 +952,7 @@ class GrammarIndex:
             configs = np.array(cs, np.int64)
             span = np.empty((len(cs), 4), np.int64)
             _walk_roots(configs, self.trans, self.bcls, every, ends, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
-                        t.root_nodes, t.root_bytes, self.stk, self._scratch, self.ev_node, self.ev_cfg, out_tok,
+                        t.root_nodes, t.root_bytes, self.stk, self._no_base, self.ev_node, self.ev_cfg, out_tok,
                         out_cfg, out_ev_node, out_ev_cfg, pos, self.ROOT_TOKENS, self.ROOT_EVENTS, span)
             for c, sp in zip(cs, span.tolist()):
                 if sp[0] >= 0:
@@ -979,14 +986,12 @@ class GrammarIndex:
         if r is None:
             r = False
             if self.ROOT_BUDGET > 0:
-                ids, cfgs, scratch = self._sub_ids, self._sub_cfgs, self._scratch
+                ids, cfgs = self._sub_ids, self._sub_cfgs
                 n_ev, k = _walk(nodes, e, self.trans, self.bcls, self._every, self._ends, t.byte, t.depth, t.end,
-                                t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk, ids, cfgs, scratch,
+                                t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk, ids, cfgs, self._no_base,
                                 self.ev_node, self.ev_cfg)
                 self.stats["walks"] += 1
-                if k < 0:
-                    scratch[:] = 0
-                elif n_ev <= self.ROOT_EVENTS:
+                if k >= 0 and n_ev <= self.ROOT_EVENTS:
                     r = (ids[:k].copy(), cfgs[:k].copy(), 0, k, self._groups(t, n_ev))
             if len(self._subs) >= self.MAX_PIECES:
                 self._subs.clear()
