@@ -40,6 +40,18 @@ def held(ix):
     return total, len(ix._pieces)
 
 
+def held_shared(ix):
+    """(bytes held by the walks kept for every acceptable set: root walks made with the index, walks below events;
+    their event groups' node bytes included), (root walks, walks below events)."""
+    total = sum(getattr(ix, a).nbytes for a in ("_rt_tok", "_rt_cfg", "_rt_ev_node", "_rt_ev_cfg") if hasattr(ix, a))
+    subs = [r for r in ix._subs.values() if r]
+    for tok, cfg, _, _, groups in subs:
+        total += tok.nbytes + cfg.nbytes + sum(len(g[1]) for g in groups)
+    for groups in ix._rt_groups:
+        total += sum(len(g[1]) for g in groups or ())
+    return total, (sum(r is not None for r in ix._rt_span), len(subs))
+
+
 def held_masks(ix):
     """(bytes held by the finished-mask cache, number of masks): kept as (kind, array) or, before, as a copy."""
     arrs = [v[1] if isinstance(v, tuple) else v for v in ix._masks.values()]
@@ -71,11 +83,13 @@ def main(argv=None):
     print(f"cpp:  {n} pieces, {b / 1e6:.1f} MB held ({b / max(n, 1):.0f} B per piece)")
     b, n = held_masks(ix)
     print(f"cpp:  {n} finished masks, {b / 1e6:.1f} MB held ({b / max(n, 1):.0f} B per mask)")
-    total = count = m_total = m_count = 0
+    b, (r, s) = held_shared(ix)
+    print(f"cpp:  walks for every acceptable set: {r} root, {s} below events, {b / 1e6:.1f} MB held")
+    total = count = m_total = m_count = s_total = 0
     for c in ML.build_cases(a.schemas, 0):
         if c["valid"] is None:
             continue
-        ix = MM.GrammarIndex(Grammar.from_json_schema(c["schema"]), table)
+        ix = MM.grammar_index(Grammar.from_json_schema(c["schema"]), table)
         m = MM.Matcher(ix)
         for t in tok.encode(c["valid"], add_special_tokens=False)[:64]:
             m.mask()
@@ -84,8 +98,10 @@ def main(argv=None):
         total, count = total + b, count + n
         b, n = held_masks(ix)
         m_total, m_count = m_total + b, m_count + n
+        s_total += held_shared(ix)[0]
     print(f"json: {count} pieces, {total / 1e6:.1f} MB held ({total / max(count, 1):.0f} B per piece)")
     print(f"json: {m_count} finished masks, {m_total / 1e6:.1f} MB held ({m_total / max(m_count, 1):.0f} B per mask)")
+    print(f"json: walks for every acceptable set: {s_total / 1e6:.1f} MB held")
 
 
 if __name__ == "__main__":

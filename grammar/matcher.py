@@ -738,13 +738,14 @@ class GrammarIndex:
         self._ids = np.zeros(table.n_words, np.int32)
         self._no_base = np.zeros(0, np.uint32)
         self._no_ids = np.zeros(0, np.int32)
-        self._no_cfgs = np.zeros(0, np.int64)
+        self._no_cfgs = np.zeros(0, np.int32)
         self._rt_span = [None] * n      # see precompute_roots
         self._subs: dict = {}           # see collect_sub
+        self._end_list = self.end.tolist()
         self._every = np.ones(n, np.bool_)
         self._ends = self.end >= 0
         self._sub_ids = np.zeros(self.ROOT_TOKENS, np.int32)
-        self._sub_cfgs = np.zeros(self.ROOT_TOKENS, np.int64)
+        self._sub_cfgs = np.zeros(self.ROOT_TOKENS, np.int32)
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
@@ -827,7 +828,8 @@ class GrammarIndex:
         return sl, off[:n + 2].copy(), states[:off[n + 1]].copy(), dead[:n + 1].copy()
 
     def piece(self, key, starts, start_cfg, akey, trie=None):
-        """Cached walk: (base, ids, [(config, event nodes, trie, boundary config, key of their walk)]); its tokens are
+        """Cached walk: (base, ids, [(config, event nodes as int64 bytes, trie, boundary config, key of their walk)]) from
+        ``starts`` (the root, or event nodes as int64 bytes); its tokens are
         those of the uint32 mask ``base`` (empty: none) and the int32 ``ids`` (see :func:`_or_piece`)."""
         p = self._pieces.get(key)
         if p is not None:
@@ -874,6 +876,8 @@ class GrammarIndex:
             self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
         if t.max_depth + 2 > len(self.stk):
             self.stk = np.zeros(t.max_depth + 2, np.int64)
+        if starts is not self.root_starts:
+            starts = np.frombuffer(starts, np.int64)
         n_ev, n = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
                         t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, self._no_cfgs, scratch, self.ev_node,
                         self.ev_cfg)
@@ -900,21 +904,21 @@ class GrammarIndex:
 
     def _groups(self, t, n_ev):
         """The events of the walk just done on trie t, grouped by configuration: [(config, event nodes, t, boundary
-        config, key of the walk below them)]."""
+        config, key of the walk below them)]. The walk below these nodes depends only on them, on e and on the
+        acceptable set: keyed by content, so that other walks ending their lexeme at the same nodes share it. The
+        nodes are kept once, as the key's bytes (int64), read as an array only when walked."""
         groups = []
         if n_ev:
             n_g = _group_events(self.ev_cfg, self.ev_node, n_ev, self.ev_bounds)
             bounds = self.ev_bounds[:n_g + 1].tolist()
-            ev_node, cfgs = self.ev_node, self.ev_cfg
+            heads = self.ev_cfg[self.ev_bounds[:n_g]].tolist()
+            blob = self.ev_node[:n_ev].tobytes()
+            end, tid = self._end_list, id(t)
             for g in range(n_g):
-                a, b = bounds[g], bounds[g + 1]
-                c = int(cfgs[a])
-                e = int(self.end[c])
-                # the walk below these nodes depends only on them, on e and on the acceptable set:
-                # keyed by content, so that other walks ending their lexeme at the same nodes share it (the nodes
-                # are kept once, as the key's bytes, and walked through a view of them)
-                kb = ev_node[a:b].tobytes()
-                groups.append((c, np.frombuffer(kb, np.int64), t, e, (id(t), kb, e)))
+                c = heads[g]
+                e = end[c]
+                kb = blob[8 * bounds[g]:8 * bounds[g + 1]]
+                groups.append((c, kb, t, e, (tid, kb, e)))
         return groups
 
     # A root walk for every configuration when the index is built, with every acceptable set at once: a token's fate
@@ -924,9 +928,9 @@ class GrammarIndex:
     # stays short: a configuration of at most ROOT_TOKENS tokens and ROOT_EVENTS events, an index of at most
     # ROOT_BUDGET tokens and ROOT_BUDGET // 4 events (C++: ~11,000 tokens and 14,000 events per configuration, 2,362
     # configurations: those keep a walk per acceptable set).
-    ROOT_TOKENS = 4096
+    ROOT_TOKENS = 2048
     ROOT_EVENTS = 1024
-    ROOT_BUDGET = 400_000
+    ROOT_BUDGET = 64_000
 
     def precompute_roots(self):
         """The root walks for every acceptable set (see :meth:`piece`), flat: ``_rt_tok``/``_rt_cfg`` (token, last configuration) and
@@ -944,9 +948,9 @@ class GrammarIndex:
             by_trie.setdefault(id(t), (t, []))[1].append(c)
         every, ends = self._every, self._ends
         out_tok = np.empty(self.ROOT_BUDGET, np.int32)
-        out_cfg = np.empty(self.ROOT_BUDGET, np.int64)
-        out_ev_node = np.empty(self.ROOT_BUDGET // 4, np.int64)
-        out_ev_cfg = np.empty(self.ROOT_BUDGET // 4, np.int64)
+        out_cfg = np.empty(self.ROOT_BUDGET, np.int32)
+        out_ev_node = np.empty(self.ROOT_BUDGET // 4, np.int32)
+        out_ev_cfg = np.empty(self.ROOT_BUDGET // 4, np.int32)
         pos = np.zeros(2, np.int64)
         for t, cs in by_trie.values():
             configs = np.array(cs, np.int64)
@@ -979,17 +983,17 @@ class GrammarIndex:
         return self._rt_tok, self._rt_cfg, t_lo, t_hi, groups
 
     def _shared_sub(self, sub, nodes, e, t):
-        """The same for the walk below event ``nodes`` of trie t from boundary configuration e (key ``sub``): made
-        when first needed, kept per walk; None where its list is too long (more than ROOT_TOKENS tokens or
-        ROOT_EVENTS events)."""
+        """The same for the walk below event ``nodes`` (int64 bytes) of trie t from boundary configuration e (key
+        ``sub``): made when first needed, kept per walk; None where its list is too long (more than ROOT_TOKENS
+        tokens or ROOT_EVENTS events)."""
         r = self._subs.get(sub)
         if r is None:
             r = False
             if self.ROOT_BUDGET > 0:
                 ids, cfgs = self._sub_ids, self._sub_cfgs
-                n_ev, k = _walk(nodes, e, self.trans, self.bcls, self._every, self._ends, t.byte, t.depth, t.end,
-                                t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk, ids, cfgs, self._no_base,
-                                self.ev_node, self.ev_cfg)
+                n_ev, k = _walk(np.frombuffer(nodes, np.int64), e, self.trans, self.bcls, self._every, self._ends,
+                                t.byte, t.depth, t.end, t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk,
+                                ids, cfgs, self._no_base, self.ev_node, self.ev_cfg)
                 self.stats["walks"] += 1
                 if k >= 0 and n_ev <= self.ROOT_EVENTS:
                     r = (ids[:k].copy(), cfgs[:k].copy(), 0, k, self._groups(t, n_ev))

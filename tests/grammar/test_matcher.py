@@ -520,7 +520,7 @@ def test_walk_ids_overflow_into_a_mask(bpe_table):
         m, got = walk(cap)
         assert got == full and (m < 0) == (cap < n)
     # with ``cfgs``: each listed token's last configuration, as stepping the lexer over its bytes gives
-    cfgs = np.full(len(table), -7, np.int64)
+    cfgs = np.full(len(table), -7, np.int32)
     ids = np.zeros(len(table), np.int32)
     mask = np.zeros(table.n_words, np.uint32)
     _, n = _walk(ix.root_starts, 0, ix.trans, ix.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
