@@ -930,7 +930,7 @@ class GrammarIndex:
     # configurations: those keep a walk per acceptable set).
     ROOT_TOKENS = 2048
     ROOT_EVENTS = 1024
-    ROOT_BUDGET = 64_000
+    ROOT_BUDGET = 128_000
 
     def precompute_roots(self):
         """The root walks for every acceptable set (see :meth:`piece`), flat: ``_rt_tok``/``_rt_cfg`` (token, last configuration) and
@@ -941,11 +941,14 @@ class GrammarIndex:
         self._rt_groups = [None] * n
         if self.ROOT_BUDGET <= 0:
             return
-        by_trie: dict = {}
+        by_trie: dict = {id(self.trie): (self.trie, [])}
         for c in range(n):
             sd = self._slice_of.get(c)
             t = self.trie if sd is None else sd[0].trie
             by_trie.setdefault(id(t), (t, []))[1].append(c)
+        # the slices' configurations first (string contents, where most steps of a JSON document are; their walks
+        # list the few tokens outside the slice), then the others, while the budget lasts
+        by_trie[id(self.trie)] = by_trie.pop(id(self.trie))
         every, ends = self._every, self._ends
         out_tok = np.empty(self.ROOT_BUDGET, np.int32)
         out_cfg = np.empty(self.ROOT_BUDGET, np.int32)
