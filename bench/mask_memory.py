@@ -13,6 +13,10 @@ masks would have been 300 MB per index.
 
 Also the finished-mask cache (``GrammarIndex._masks``). Measured 2026-11-29, the same script against the commit
 before masks were kept as ids: C++ 645 masks 4.0 -> 3.7 MB; JSON 1,989 masks 12.2 -> 1.7 MB (6,144 -> 873 B each).
+
+And the walks kept for every acceptable set (``GrammarIndex.precompute_roots``, walks below events). Measured
+2026-11-29: JSON 42.8 MB for the 100 indexes (2,048 tokens per configuration and 128,000 per index at most; 130 MB
+before those caps and int32), C++ 0.8 MB (640 root walks, 932 below events).
 """
 from __future__ import annotations
 
