@@ -18,6 +18,10 @@ Mask of one branch (``A`` = the terminals the parser accepts next, plus "ignored
   and the subtrees of the event nodes are walked from the boundary configuration with the new
   ``A``; those walks are cached by the chain of keys, so the parser is touched only for the few
   label sets that occur inside tokens.
+* A walk depends on ``A`` only through ``ok`` of each listed token's last configuration and ``useful`` of each
+  event's: one walk with every configuration allowed, listing (token, last configuration) and all events, serves every
+  ``A`` by filtering (:meth:`GrammarIndex.precompute_roots`: made for every configuration with the index, and below
+  event nodes when first needed, where the list stays short); a piece under one ``A`` is filtered, not walked.
 * Finished masks are kept per index by matcher state (the branches; item sets are shared, so a later sequence
   of the same grammar that reaches a state holds the same nodes): a served schema's second request is a copy.
 * Slices (:meth:`GrammarIndex.slice_for`): where the fate of a token made of "string content"
