@@ -832,9 +832,9 @@ class GrammarIndex:
         return sl, off[:n + 2].copy(), states[:off[n + 1]].copy(), dead[:n + 1].copy()
 
     def piece(self, key, starts, start_cfg, akey, trie=None):
-        """Cached walk: (base, ids, [(config, event nodes as int64 bytes, trie, boundary config, key of their walk)]) from
-        ``starts`` (the root, or event nodes as int64 bytes); its tokens are
-        those of the uint32 mask ``base`` (empty: none) and the int32 ``ids`` (see :func:`_or_piece`)."""
+        """Cached walk from ``starts`` (the root, or event nodes as int64 bytes): (base, ids, [(config, event nodes as
+        int64 bytes, trie, boundary config, key of their walk)]); its tokens are those of the uint32 mask ``base``
+        (empty: none) and the int32 ``ids`` (see :func:`_or_piece`)."""
         p = self._pieces.get(key)
         if p is not None:
             self.stats["piece_hits"] += 1
@@ -859,6 +859,13 @@ class GrammarIndex:
             t = sl.trie
             self.stats["sliced"] += 1
         scratch = self._scratch
+        if t.n_nodes > len(self.ev_node):
+            self.ev_node = np.zeros(t.n_nodes, np.int64)
+            self.ev_cfg = np.zeros(t.n_nodes, np.int64)
+            self.ev_bounds = np.zeros(t.n_nodes + 1, np.int64)
+            self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
+        if t.max_depth + 2 > len(self.stk):
+            self.stk = np.zeros(t.max_depth + 2, np.int64)
         # the walk of this start for every acceptable set, where one is kept (see precompute_roots): filtered by this
         # set instead of walked
         if starts is not self.root_starts:
@@ -873,18 +880,11 @@ class GrammarIndex:
             groups = [g for g in every_groups if useful[g[0]]]
             self.stats["shared"] += 1
             return self._keep(key, base, n, groups)
-        if t.n_nodes > len(self.ev_node):
-            self.ev_node = np.zeros(t.n_nodes, np.int64)
-            self.ev_cfg = np.zeros(t.n_nodes, np.int64)
-            self.ev_bounds = np.zeros(t.n_nodes + 1, np.int64)
-            self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
-        if t.max_depth + 2 > len(self.stk):
-            self.stk = np.zeros(t.max_depth + 2, np.int64)
         if starts is not self.root_starts:
             starts = np.frombuffer(starts, np.int64)
         n_ev, n = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
-                        t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, self._no_cfgs, scratch, self.ev_node,
-                        self.ev_cfg)
+                        t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, self._no_cfgs, scratch,
+                        self.ev_node, self.ev_cfg)
         self.stats["walks"] += 1
         return self._keep(key, base, n, self._groups(t, n_ev))
 
@@ -937,9 +937,10 @@ class GrammarIndex:
     ROOT_BUDGET = 128_000
 
     def precompute_roots(self):
-        """The root walks for every acceptable set (see :meth:`piece`), flat: ``_rt_tok``/``_rt_cfg`` (token, last configuration) and
-        ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` = (first token, end, first event, end) or None. A
-        configuration with a level slice walks the slice's other tokens, the others all tokens."""
+        """The root walks for every acceptable set (see :meth:`piece`), flat: ``_rt_tok``/``_rt_cfg`` (token, last
+        configuration) and ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` = (first token, end, first event,
+        end, trie) or None. A configuration with a level slice walks the slice's other tokens, the others all
+        tokens."""
         n = self.n_configs
         self._rt_span = [None] * n
         self._rt_groups = [None] * n
