@@ -10,8 +10,8 @@ index build p50 (``compile_matcher`` on an already built grammar).
 
 Measured 2026-11-29 (``python bench/mask_ab.py --json bench/out/mask_ab_shared_walks.json``: variant B = no walks
 kept for every acceptable set, each piece walked under its own set): mask p50 74.1 -> 56.2 µs, p90 191 -> 152 µs,
-p99 329 -> 282 µs, mean 94.4 -> 73.7 µs; index build p50 7.54 -> 10.21 ms. An earlier run in a slower hour: p50 76.9
--> 59.0 µs (separate benchmark runs of one commit read p50 50-77 µs within the same hour).
+p99 329 -> 282 µs, mean 94.4 -> 73.7 µs; index build p50 7.54 -> 10.21 ms. Separate benchmark runs of one commit
+read p50 50-77 µs within the same hour.
 """
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def held(ix):
 def held_shared(ix):
     """(bytes held by the walks kept for every acceptable set: root walks made with the index, walks below events;
     their event groups' node bytes included), (root walks, walks below events)."""
-    total = sum(getattr(ix, a).nbytes for a in ("_rt_tok", "_rt_cfg", "_rt_ev_node", "_rt_ev_cfg") if hasattr(ix, a))
+    total = sum(a.nbytes for a in (ix._rt_tok, ix._rt_cfg, ix._rt_ev_node, ix._rt_ev_cfg))
     subs = [r for r in ix._subs.values() if r]
     for tok, cfg, _, _, groups in subs:
         total += tok.nbytes + cfg.nbytes + sum(len(g[1]) for g in groups)

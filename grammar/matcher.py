@@ -743,8 +743,11 @@ class GrammarIndex:
         self._no_base = np.zeros(0, np.uint32)
         self._no_ids = np.zeros(0, np.int32)
         self._no_cfgs = np.zeros(0, np.int32)
-        self._rt_span = [None] * n      # see precompute_roots
-        self._subs: dict = {}           # see collect_sub
+        # walks kept for every acceptable set: from the root (filled by precompute_roots), below events (_shared_sub)
+        self._rt_span = [None] * n
+        self._rt_groups = [None] * n
+        self._rt_tok = self._rt_cfg = self._rt_ev_node = self._rt_ev_cfg = np.zeros(0, np.int32)
+        self._subs: dict = {}
         self._end_list = self.end.tolist()
         self._every = np.ones(n, np.bool_)
         self._ends = self.end >= 0
@@ -841,7 +844,8 @@ class GrammarIndex:
             return p
         ok, useful = self.tables_for(akey)
         t = self.trie if trie is None else trie
-        sd = self.slice_for(start_cfg) if starts is self.root_starts else None
+        root = starts is self.root_starts
+        sd = self.slice_for(start_cfg) if root else None
         k = _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len) if sd is not None else -1
         sl = None
         base = self._no_base
@@ -849,7 +853,7 @@ class GrammarIndex:
             # the inside tokens of up to k bytes are allowed, the longer ones not: walk only the rest
             sl = sd[0]
             base = sl.upto[k]
-        elif starts is self.root_starts:
+        elif root:
             # no slice, or mixed levels (a `format` or `pattern` string, alone or next to plain ones): the
             # bytes that keep every configuration reachable with them allowed, if there are enough of them
             sl = self.slice_for_akey(start_cfg, akey, ok)
@@ -868,7 +872,7 @@ class GrammarIndex:
             self.stk = np.zeros(t.max_depth + 2, np.int64)
         # the walk of this start for every acceptable set, where one is kept (see precompute_roots): filtered by this
         # set instead of walked
-        if starts is not self.root_starts:
+        if not root:
             shared = self._shared_sub(key[0], starts, start_cfg, t)
         elif k >= 0 or (sd is None and sl is None):
             shared = self._shared_root(start_cfg)
@@ -880,7 +884,7 @@ class GrammarIndex:
             groups = [g for g in every_groups if useful[g[0]]]
             self.stats["shared"] += 1
             return self._keep(key, base, n, groups)
-        if starts is not self.root_starts:
+        if not root:
             starts = np.frombuffer(starts, np.int64)
         n_ev, n = _walk(starts, start_cfg, self.trans, self.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off,
                         t.tok_ids, t.root_nodes, t.root_bytes, self.stk, self._ids, self._no_cfgs, scratch,
@@ -994,17 +998,17 @@ class GrammarIndex:
         """The same for the walk below event ``nodes`` (int64 bytes) of trie t from boundary configuration e (key
         ``sub``): made when first needed, kept per walk; None where its list is too long (more than ROOT_TOKENS
         tokens or ROOT_EVENTS events)."""
+        if self.ROOT_BUDGET <= 0:
+            return None
         r = self._subs.get(sub)
         if r is None:
-            r = False
-            if self.ROOT_BUDGET > 0:
-                ids, cfgs = self._sub_ids, self._sub_cfgs
-                n_ev, k = _walk(np.frombuffer(nodes, np.int64), e, self.trans, self.bcls, self._every, self._ends,
-                                t.byte, t.depth, t.end, t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk,
-                                ids, cfgs, self._no_base, self.ev_node, self.ev_cfg)
-                self.stats["walks"] += 1
-                if k >= 0 and n_ev <= self.ROOT_EVENTS:
-                    r = (ids[:k].copy(), cfgs[:k].copy(), 0, k, self._groups(t, n_ev))
+            ids, cfgs = self._sub_ids, self._sub_cfgs
+            n_ev, k = _walk(np.frombuffer(nodes, np.int64), e, self.trans, self.bcls, self._every, self._ends, t.byte,
+                            t.depth, t.end, t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk, ids, cfgs,
+                            self._no_base, self.ev_node, self.ev_cfg)
+            self.stats["walks"] += 1
+            r = (ids[:k].copy(), cfgs[:k].copy(), 0, k, self._groups(t, n_ev)) if 0 <= k and n_ev <= self.ROOT_EVENTS \
+                else False
             if len(self._subs) >= self.MAX_PIECES:
                 self._subs.clear()
             self._subs[sub] = r

@@ -506,11 +506,13 @@ def test_walk_ids_overflow_into_a_mask(bpe_table):
     t = ix.trie
     ok, useful = ix.tables_for(ix.parser.root.akey)
 
-    def walk(cap, cfgs=ix._no_cfgs):
+    def walk(cap, cfgs=ix._no_cfgs, mask_words=table.n_words):
         ids = np.zeros(cap, np.int32)
-        mask = np.zeros(table.n_words, np.uint32)
+        mask = np.zeros(mask_words, np.uint32)
         _, n = _walk(ix.root_starts, 0, ix.trans, ix.bcls, ok, useful, t.byte, t.depth, t.end, t.tok_off, t.tok_ids,
                      t.root_nodes, t.root_bytes, ix.stk, ids, cfgs, mask, ix.ev_node, ix.ev_cfg)
+        if n == -2:
+            return n, None
         assert n < 0 or not mask.any()
         return n, set(ids[:n].tolist()) if n >= 0 else set(TokenTable.mask_to_ids(mask.view(np.int32)).tolist())
 
@@ -519,6 +521,10 @@ def test_walk_ids_overflow_into_a_mask(bpe_table):
     for cap in (0, 1, 100, n - 1, n, n + 1):
         m, got = walk(cap)
         assert got == full and (m < 0) == (cap < n)
+    # with an empty mask the walk stops instead (-2) once the ids do not fit; when they fit, nothing changes
+    for cap in (0, 1, n - 1):
+        assert walk(cap, mask_words=0)[0] == -2
+    assert walk(n, mask_words=0) == (n, full)
     # with ``cfgs``: each listed token's last configuration, as stepping the lexer over its bytes gives
     cfgs = np.full(len(table), -7, np.int32)
     ids = np.zeros(len(table), np.int32)
