@@ -12,6 +12,10 @@ Measured 2026-11-29 (``python bench/mask_ab.py --json bench/out/mask_ab_shared_w
 kept for every acceptable set, each piece walked under its own set): mask p50 74.1 -> 56.2 µs, p90 191 -> 152 µs,
 p99 329 -> 282 µs, mean 94.4 -> 73.7 µs; index build p50 7.54 -> 10.21 ms. Separate benchmark runs of one commit
 read p50 50-77 µs within the same hour.
+
+Measured 2026-11-29 (``python bench/mask_ab.py --set SHARED_FIRST=0 --json bench/out/mask_ab_shared_first.json``,
+variant B = a per-set slice sought before the walk kept for every set): mask p50 55.0 -> 54.1 µs, mean 75.6 -> 71.4 µs,
+p99 282 -> 273 µs (a 200-schema run: p50 53.9 -> 51.6, mean 75.3 -> 70.6, p99 288 -> 271).
 """
 from __future__ import annotations
 

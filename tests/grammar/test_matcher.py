@@ -661,11 +661,17 @@ def test_walks_for_every_acceptable_set_give_the_same_masks(bpe_table, which):
     walked_ix.ROOT_BUDGET = 0
     walked_ix.precompute_slices()
     walked_ix.precompute_roots()
-    a, b = Matcher(shared_ix), Matcher(walked_ix)
+    slice_ix = GrammarIndex(g, table)
+    slice_ix.SHARED_FIRST = 0       # a per-set slice sought before the kept walk is filtered
+    slice_ix.precompute_slices()
+    slice_ix.precompute_roots()
+    a, b, s = Matcher(shared_ix), Matcher(walked_ix), Matcher(slice_ix)
     rng = random.Random(5)
     for k, t in enumerate(tok.encode(text)[:80]):
         ma, mb = a.mask(), b.mask()
         assert np.array_equal(ma, mb), (which, k)
+        assert np.array_equal(ma, s.mask()), (which, k)
+        assert s.advance(t)
         if k % 7 == 3:      # a detour through a random allowed token, then back
             allowed = TokenTable.mask_to_ids(ma)
             if len(allowed):
