@@ -850,21 +850,24 @@ class GrammarIndex:
         ok, useful = self.tables_for(akey)
         t = self.trie if trie is None else trie
         root = starts is self.root_starts
-        sd = self.slice_for(start_cfg) if root else None
-        k = _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len) if sd is not None else -1
-        sl = None
+        sl, k, kept = None, -1, False     # slice and its row of ``upto``; whether the root walk kept for every set serves
+        if root:
+            sd = self.slice_for(start_cfg)
+            if sd is not None:
+                k = _level_cut(ok, sd[1], sd[2], sd[3], sd[0].max_len)
+            if k >= 0:
+                # the inside tokens of up to k bytes are allowed, the longer ones not: walk only the rest
+                sl, kept = sd[0], True
+            else:
+                kept = sd is None and self._rt_span[start_cfg] is not None
+                if not (kept and self.SHARED_FIRST):
+                    # no slice, or mixed levels (a `format` or `pattern` string, alone or next to plain ones): the
+                    # bytes that keep every configuration reachable with them allowed, if there are enough of them
+                    sl = self.slice_for_akey(start_cfg, akey, ok)
+                    kept = kept and sl is None
         base = self._no_base
-        if k >= 0:
-            # the inside tokens of up to k bytes are allowed, the longer ones not: walk only the rest
-            sl = sd[0]
-            base = sl.upto[k]
-        elif root and not (self.SHARED_FIRST and sd is None and self._rt_span[start_cfg] is not None):
-            # no slice, or mixed levels (a `format` or `pattern` string, alone or next to plain ones): the
-            # bytes that keep every configuration reachable with them allowed, if there are enough of them
-            sl = self.slice_for_akey(start_cfg, akey, ok)
-            if sl is not None:
-                base = sl.upto[-1]
         if sl is not None:
+            base = sl.upto[k]
             t = sl.trie
             self.stats["sliced"] += 1
         scratch = self._scratch
@@ -872,17 +875,14 @@ class GrammarIndex:
             self.ev_node = np.zeros(t.n_nodes, np.int64)
             self.ev_cfg = np.zeros(t.n_nodes, np.int64)
             self.ev_bounds = np.zeros(t.n_nodes + 1, np.int64)
-            self.stk = np.zeros(max(t.max_depth, self.trie.max_depth) + 2, np.int64)
         if t.max_depth + 2 > len(self.stk):
             self.stk = np.zeros(t.max_depth + 2, np.int64)
         # the walk of this start for every acceptable set, where one is kept (see precompute_roots): filtered by this
         # set instead of walked
         if not root:
             shared = self._shared_sub(key[0], starts, start_cfg, t)
-        elif k >= 0 or (sd is None and sl is None):
-            shared = self._shared_root(start_cfg)
         else:
-            shared = None
+            shared = self._shared_root(start_cfg) if kept else None
         if shared is not None:
             tok, cfg, lo, hi, every_groups = shared
             n = _select(tok, cfg, lo, hi, ok, self._ids, scratch)

@@ -684,6 +684,14 @@ def test_walks_for_every_acceptable_set_give_the_same_masks(bpe_table, which):
     assert shared_ix.stats["shared"] > 0 and walked_ix.stats["shared"] == 0
     assert shared_ix.stats["walks"] < walked_ix.stats["walks"]
 
+    # SHARED_FIRST: where a configuration without a level slice has a kept root walk, no per-set slice is sought; the
+    # old order sought one and never found any (a slice that large cannot sit next to a walk of <= ROOT_TOKENS tokens)
+    def sought(ix):
+        return [r for (c, _), r in ix._slice_a.items() if ix._slice_of.get(c) is None and ix._rt_span[c] is not None]
+
+    assert sought(shared_ix) == []
+    assert all(r is None for r in sought(slice_ix)) and (which == "cpp" or sought(slice_ix))
+
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10**6)), max_size=80))
