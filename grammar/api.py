@@ -165,22 +165,29 @@ class Grammar:
     @classmethod
     def from_lark(cls, text: str, start: str = "start") -> "Grammar":
         from .cfg import cfg_from_lark
-        from .lexer import LexerAutomaton
 
         with gc_paused():
-            cfg = cfg_from_lark(text, start=start)
-            lexer = LexerAutomaton(cfg.terminals)
+            return cls._from_cfg(cfg_from_lark(text, start=start))
+
+    @classmethod
+    def from_json_schema(cls, schema, **opts) -> "Grammar":
+        """The grammar of the JSON documents valid under ``schema`` (see :mod:`memgram.grammar.json_schema`; options
+        ``whitespace="flexible"|"compact"``, ``strict_key_order``). Built directly, not through lark's loader: the
+        same grammar as ``from_lark(*schema_to_lark(schema, **opts))``."""
+        from .json_schema import schema_to_cfg
+
+        with gc_paused():
+            return cls._from_cfg(schema_to_cfg(schema, **opts))
+
+    @classmethod
+    def _from_cfg(cls, cfg) -> "Grammar":
+        from .lexer import LexerAutomaton
+
+        lexer = LexerAutomaton(cfg.terminals)
         if bool(lexer.dfa.accept[lexer.dfa.start]):
             names = [t.name for t in cfg.terminals]
             raise GrammarError(f"a terminal matches the empty string (one of {names})")
         return cls(cfg, lexer)
-
-    @classmethod
-    def from_json_schema(cls, schema, **opts) -> "Grammar":
-        from .json_schema import schema_to_lark
-
-        text, start = schema_to_lark(schema, **opts)
-        return cls.from_lark(text, start=start)
 
     @classmethod
     def builtin(cls, name: str) -> "Grammar":

@@ -138,17 +138,21 @@ def cfg_from_lark(text: str, start: str = "start") -> CFG:
     except (TypeError, ValueError, KeyError) as e:  # lark raises a few plain errors too
         raise _lark_error(e) from None
     ignored = set(lk_ignore)
-    terminals = []
+    terminals = [Terminal(name=td.name, pattern=td.pattern.to_regexp(), is_literal=isinstance(td.pattern, PatternStr),
+                          priority=int(td.priority), ignored=td.name in ignored) for td in lk_terminals]
+    rules = [(r.origin.name, tuple(s.name for s in r.expansion)) for r in lk_rules]
+    return cfg_from_parts(terminals, rules, start)
+
+
+def cfg_from_parts(terminals: list, rules: list, start: str) -> CFG:
+    """A normalised :class:`CFG` from named parts: ``terminals`` (``lexer.Terminal``, the lexer's list in this order)
+    and ``rules`` ``(lhs name, tuple of symbol names)``, where a name is a terminal's if one has it and a
+    nonterminal's otherwise; ``start`` names the start nonterminal. Every nonterminal used must have a rule."""
     tindex = {}
-    for td in lk_terminals:
-        tindex[td.name] = len(terminals)
-        terminals.append(Terminal(
-            name=td.name,
-            pattern=td.pattern.to_regexp(),
-            is_literal=isinstance(td.pattern, PatternStr),
-            priority=int(td.priority),
-            ignored=td.name in ignored,
-        ))
+    for t in terminals:
+        if t.name in tindex:
+            raise GrammarError(f"terminal {t.name} defined twice", terminal=t.name)
+        tindex[t.name] = len(tindex)
     T = len(terminals)
     nts = ["$start"]
     nindex = {"$start": T}
@@ -159,16 +163,11 @@ def cfg_from_lark(text: str, start: str = "start") -> CFG:
             nts.append(name)
         return nindex[name]
 
-    rules = [(T, (nt(start),))]
-    for r in lk_rules:
-        lhs = nt(r.origin.name)
-        rhs = []
-        for s in r.expansion:
-            if s.is_term:
-                if s.name not in tindex:
-                    raise GrammarError(f"terminal {s.name} used in a rule but not defined", terminal=s.name)
-                rhs.append(tindex[s.name])
-            else:
-                rhs.append(nt(s.name))
-        rules.append((lhs, tuple(rhs)))
-    return CFG(terminals=terminals, nonterminals=nts, rules=rules, start=T).finish()
+    out = [(T, (nt(start),))]
+    defined = {lhs for lhs, _ in rules}
+    for lhs, rhs in rules:
+        out.append((nt(lhs), tuple(tindex[s] if s in tindex else nt(s) for s in rhs)))
+    missing = [n for n in nts[1:] if n not in defined]
+    if missing:
+        raise GrammarError(f"rule {missing[0]!r} is used but not defined")
+    return CFG(terminals=list(terminals), nonterminals=nts, rules=out, start=T).finish()

@@ -33,6 +33,7 @@ from memgram.grammar.json_schema import (
     _bounded_number_regex,
     _pattern_body,
     integer_range_regex,
+    schema_to_cfg,
     schema_to_lark,
 )
 
@@ -261,6 +262,44 @@ def test_key_value_lexeme_overlap():
             assert g.accepts(json.dumps(inst)), (e, inst)
         assert not g.accepts(json.dumps({"kind": "other"}))
         assert not g.accepts('{"name":"a","name":"b"}')  # a declared key at most once
+
+
+# ---------------------------------------------------------------- the direct build
+def assert_same_cfg(direct, loaded):
+    """``schema_to_cfg`` gives the grammar lark's loader makes of ``schema_to_lark``'s text: the same terminals (by
+    name: kind, priority, ignored, and a pattern of the same language: lark evaluates escapes such as ``\\x00`` in a
+    /regex/ literal into the characters themselves) and the same rules (by symbol names)."""
+    from memgram.grammar.regex import regex_to_dfa
+
+    td, tl = {t.name: t for t in direct.terminals}, {t.name: t for t in loaded.terminals}
+    assert td.keys() == tl.keys()
+    for name, a in td.items():
+        b = tl[name]
+        assert (a.is_literal, a.priority, a.ignored) == (b.is_literal, b.priority, b.ignored), name
+        assert a.pattern == b.pattern or regex_to_dfa(a.pattern).equivalent(regex_to_dfa(b.pattern)), name
+
+    def rules(g):
+        return sorted((g.name(lhs), tuple(g.name(s) for s in rhs)) for lhs, rhs in g.rules)
+
+    assert rules(direct) == rules(loaded)
+    assert {direct.name(s) for s in direct.nullable} == {loaded.name(s) for s in loaded.nullable}
+
+
+@pytest.mark.parametrize("name,schema,good,bad", CASES, ids=IDS)
+def test_direct_build_is_what_lark_loads(name, schema, good, bad):
+    from memgram.grammar.cfg import cfg_from_lark
+
+    for opts in ({}, {"whitespace": "compact"}, {"strict_key_order": True}):
+        assert_same_cfg(schema_to_cfg(schema, **opts), cfg_from_lark(*schema_to_lark(schema, **opts)))
+
+
+def test_from_json_schema_uses_the_direct_build(monkeypatch):
+    from memgram.grammar import Grammar
+    from memgram.grammar import cfg as cfg_mod
+
+    monkeypatch.setattr(cfg_mod, "_lark_compile", lambda *a: pytest.fail("lark's loader was called"))
+    g = Grammar.from_json_schema(ORDER_SCHEMA)
+    assert g.accepts('{"c": 1, "a": 2}') and not g.accepts('{"a": 1}')
 
 
 # ---------------------------------------------------------------- key order
@@ -533,3 +572,15 @@ def test_random_schemas_agree_with_jsonschema(schema, insts):
     for inst in insts:
         doc = json.dumps(inst, ensure_ascii=False)
         assert g.accepts(doc) == valid(s, inst), (json.dumps(s), doc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(schema=_schemas())
+def test_direct_build_is_what_lark_loads_random(schema):
+    from memgram.grammar.cfg import cfg_from_lark
+
+    try:
+        text, start = schema_to_lark(schema)
+    except UnsupportedSchemaError:
+        return
+    assert_same_cfg(schema_to_cfg(schema), cfg_from_lark(text, start))
