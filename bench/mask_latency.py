@@ -3,7 +3,9 @@
     python bench/mask_latency.py [--n 300] [--seed 0] [--engines memgram,xgrammar,llguidance]
                                  [--max-steps 64] [--e2e 32] [--out bench/out/mask_latency.json]
 
-Schemas: the realistic random schemas of bench/json_schema_compile.py (same seed → same schemas).
+Schemas: the realistic random schemas of bench/json_schema_compile.py (same seed → same schemas), or with
+``--data DIR`` real-world ones with their authors' valid/invalid instances (MaskBench files, see
+:func:`load_maskbench`; not shipped: a checkout of guidance-ai/jsonschemabench has them under ``maskbench/data``).
 Per schema: one valid instance generated from the schema (kept only if ``jsonschema`` with the
 format checker accepts it) and invalid instances by mutation (type change, missing required key,
 extra key under ``additionalProperties: false``, out-of-range number / enum, syntax damage; kept
@@ -175,6 +177,27 @@ def build_cases(n, seed):
     return cases
 
 
+def load_maskbench(path, n, seed):
+    """Cases from a directory of MaskBench files (``{"schema": ..., "tests": [{"data": ..., "valid": bool}]}``, as in
+    guidance-ai/jsonschemabench ``maskbench/data``): real-world schemas with instances validated by the benchmark's
+    authors. ``n`` files drawn with ``seed`` from the sorted file names (all if ``n`` is 0 or covers them); the first
+    valid instance is followed for the masks, the invalid ones must be rejected. Files without a valid instance count
+    as schemas without instance, as in :func:`build_cases`."""
+    files = sorted(Path(path).glob("*.json"))
+    if not files:
+        raise SystemExit(f"--data {path}: no *.json files")
+    if 0 < n < len(files):
+        files = sorted(random.Random(seed).sample(files, n))
+    cases = []
+    for f in files:
+        d = json.loads(f.read_text(encoding="utf-8"))
+        tests = d.get("tests") or []
+        valid = [json.dumps(t["data"], ensure_ascii=False) for t in tests if t.get("valid")]
+        cases.append({"schema": d["schema"], "valid": valid[0] if valid else None, "name": f.name,
+                      "invalid": [json.dumps(t["data"], ensure_ascii=False) for t in tests if not t.get("valid")]})
+    return cases
+
+
 # ----------------------------------------------------------------------------- engines
 class MemgramEngine:
     name = "memgram"
@@ -273,7 +296,11 @@ ENGINES = {"memgram": MemgramEngine, "xgrammar": XGrammarEngine, "llguidance": L
 
 
 def run_engine(eng, cases, tok_ids, max_steps):
+    import collections
+
     compile_ms, mask_us, mask2_us, refused = [], [], [], 0
+    per_case = {}                     # case index -> where its masks start in mask_us
+    reasons = collections.Counter()   # why schemas were refused: exception type (a bug shows up here, not hidden)
     va = vt = ia = it = 0
     for ci, case in enumerate(cases):
         if case["valid"] is None:
@@ -281,10 +308,12 @@ def run_engine(eng, cases, tok_ids, max_steps):
         t0 = time.perf_counter()
         try:
             compiled = eng.compile(case["schema"])
-        except Exception:
+        except Exception as e:
             refused += 1
+            reasons[type(e).__name__] += 1
             continue
         compile_ms.append((time.perf_counter() - t0) * 1e3)
+        per_case[ci] = first = len(mask_us)
         # valid instance: time the masks along it
         m = eng.matcher(compiled)
         ok = True
@@ -297,6 +326,7 @@ def run_engine(eng, cases, tok_ids, max_steps):
                 ok = False
                 break
         ok = ok and eng.accepting(m)
+        per_case[ci] = (first, len(mask_us))
         vt += 1
         va += ok
         # the same instance again with a fresh matcher of the same compiled grammar (warm caches)
@@ -313,6 +343,7 @@ def run_engine(eng, cases, tok_ids, max_steps):
             it += 1
             ia += ok
     return {"schemas": sum(c["valid"] is not None for c in cases), "compiled": len(compile_ms), "refused": refused,
+            "refused_by": dict(reasons), "_per_case": per_case, "_mask_us": mask_us,
             "compile_ms_p50": statistics.median(compile_ms) if compile_ms else None,
             "compile_ms_p90": pct(compile_ms, 90),
             "mask_us_p50": statistics.median(mask_us) if mask_us else None, "mask_us_p99": pct(mask_us, 99),
@@ -384,15 +415,18 @@ def main():
     ap.add_argument("--max-steps", type=int, default=64)
     ap.add_argument("--e2e", type=int, default=0, help="tokens for the end-to-end run (0: skip)")
     ap.add_argument("--e2e-rounds", type=int, default=5, help="interleaved constrained/unconstrained pairs (medians)")
+    ap.add_argument("--data", default=None, metavar="DIR",
+                    help="real-world schemas instead of generated ones: a directory of MaskBench files "
+                         "(guidance-ai/jsonschemabench maskbench/data); --n of them drawn with --seed (0: all)")
     ap.add_argument("--out", default="bench/out/mask_latency.json")
     args = ap.parse_args()
     tok = default_tokenizer()
-    cases = build_cases(args.n, args.seed)
+    cases = load_maskbench(args.data, args.n, args.seed) if args.data else build_cases(args.n, args.seed)
     enc = lambda s: tok.encode(s, add_special_tokens=False)  # noqa: E731
     tok_ids = [{"valid": enc(c["valid"]) if c["valid"] else None, "invalid": [enc(t) for t in c["invalid"]]}
                for c in cases]
     n_valid = sum(c["valid"] is not None for c in cases)
-    print(f"{args.n} schemas, {n_valid} with a valid instance, {sum(len(c['invalid']) for c in cases)} invalid "
+    print(f"{len(cases)} schemas, {n_valid} with a valid instance, {sum(len(c['invalid']) for c in cases)} invalid "
           f"instances; vocabulary {len(tok)}")
     rows = {}
     for name in [e for e in args.engines.split(",") if e]:   # --engines "" with --e2e: end-to-end only
@@ -419,6 +453,22 @@ def main():
               f"{r['mask_us_p50']:6.1f} µs {r['mask_us_p99']:6.1f} µs "
               f"{r['valid_accepted']:4d}/{r['valid_total']:<5d} {r['invalid_rejected']:5d}/{r['invalid_total']:<6d} "
               f"{r['repeat_mask_us_p50']:6.1f}/{r['repeat_mask_us_p99']:.1f} µs")
+    done = [r for r in rows.values() if "error" not in r]
+    for name, r in rows.items():
+        if r.get("refused_by"):
+            print(f"{name} refused: {r['refused_by']}")
+    common = set.intersection(*(set(r["_per_case"]) for r in done)) if len(done) > 1 else set()
+    common_stats = {}
+    if common:   # the same schemas for every engine: the refusals differ between engines
+        for name, r in rows.items():
+            if "error" not in r:
+                xs = [x for ci in common for x in r["_mask_us"][slice(*r["_per_case"][ci])]]
+                common_stats[name] = {"mask_us_p50": statistics.median(xs), "mask_us_p99": pct(xs, 99),
+                                      "mask_calls": len(xs)}
+        print(f"on the {len(common)} schemas every engine compiled: " + "; ".join(
+            f"{k} p50 {v['mask_us_p50']:.1f} µs p99 {v['mask_us_p99']:.1f} µs" for k, v in common_stats.items()))
+    for r in done:
+        del r["_per_case"], r["_mask_us"]
     mg = rows.get("memgram")
     ratios = {}
     if mg and "error" not in mg:
@@ -440,8 +490,10 @@ def main():
         print("end-to-end (median of rounds): " + ", ".join(f"{k} {v['tokens_per_s']:.2f} tok/s" for k, v in e2e_res.items()
                                          if isinstance(v, dict)) + f"; overhead {100 * e2e_res['overhead']:.1f}%")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "max_steps": args.max_steps,
+    Path(args.out).write_text(json.dumps({"n": len(cases), "seed": args.seed, "data": args.data,
+                                          "max_steps": args.max_steps,
                                           "vocab": len(tok), "engines": rows, "ratios": ratios, "goals": goals,
+                                          "common_schemas": len(common), "common": common_stats,
                                           "e2e": e2e_res, "command": " ".join(sys.argv)}, indent=2))
 
 
