@@ -9,8 +9,12 @@ regexes, and all regex terminals remain candidates).  Every fixed string (proper
 or const string) is therefore a *regex* terminal such as ``/"name"/``: a string value that
 happens to spell a key still lexes as a generic STRING candidate too.
 
-Supported keywords (everything else raises ``UnsupportedSchemaError(message, keyword, pointer)``
-with the JSON pointer of the keyword; annotations are ignored):
+Supported keywords (the other keywords of the JSON Schema vocabularies, drafts 4 to 2020-12, that constrain
+instances -- ``not``, ``if``, ``dependencies``, ``multipleOf``, ... (``UNSUPPORTED``) -- raise
+``UnsupportedSchemaError(message, keyword, pointer)`` with the JSON pointer of the keyword; annotations
+(``title``, ``description``, ``default``, ``examples``, ...), keywords of no JSON Schema vocabulary (``id`` of
+draft 4, ``example``, ``x-...``, tool-specific ones) and ``format`` values no draft defines (``SPEC_FORMATS``) are
+ignored, as validators ignore them):
 
 * ``type`` (a name or a list), ``enum``, ``const`` (with ``type`` beside them only),
 * objects: ``properties``, ``required``, ``additionalProperties`` (absent = true, false, a
@@ -92,7 +96,23 @@ STRUCTURAL = frozenset({
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
     "exclusiveMaximum", "anyOf", "oneOf", "allOf", "$ref",
 })
+# keywords of the JSON Schema vocabularies (drafts 4 to 2020-12) that assert something not implemented here: they raise
+UNSUPPORTED = frozenset({
+    "not", "if", "then", "else", "dependencies", "dependentRequired", "dependentSchemas", "propertyNames",
+    "contains", "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems", "multipleOf",
+    "minProperties", "maxProperties", "additionalItems", "$dynamicRef", "$recursiveRef", "divisibleBy", "disallow",
+    "extends",
+})
 TYPES = ("null", "boolean", "object", "array", "string", "number", "integer")
+
+
+def _assertions(schema: dict) -> dict:
+    """The keywords of a schema object that constrain instances (implemented or not): annotations and keywords of no
+    JSON Schema vocabulary (``id`` of draft 4, ``example``, ``x-...``, tool-specific ones) are dropped, as
+    validators do (JSON Schema 2020-12 core, 6.5: unknown keywords are collected as annotations)."""
+    if all(k in STRUCTURAL or k in UNSUPPORTED for k in schema):
+        return schema
+    return {k: v for k, v in schema.items() if k in STRUCTURAL or k in UNSUPPORTED}
 
 # ------------------------------------------------------------------ string spellings
 # one JSON string character, any spelling (RFC 8259)
@@ -244,6 +264,12 @@ _LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[135
 _MD = r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
 DATE_RE = "(?:" + _YEAR + "-" + _MD + "|" + _LEAP + "-02-29)"
 TIME_RE = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?(?:[zZ]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+# the formats the JSON Schema drafts define (validators may check these; the others are annotations)
+SPEC_FORMATS = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri",
+    "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer", "relative-json-pointer",
+    "regex", "color", "host-name", "ip-address", "utc-millisec",
+})
 FORMATS = {
     "date": DATE_RE,
     "time": TIME_RE,
@@ -571,10 +597,11 @@ class _Compiler:
         if not isinstance(schema, dict):
             self.error(f"a schema must be an object or a boolean, got {type(schema).__name__}", "", ptr)
         for kw in schema:
-            if kw not in ANNOTATIONS and kw not in STRUCTURAL:
+            if kw in UNSUPPORTED:
                 self.error(f"unsupported keyword {kw!r}", kw, f"{ptr}/{_esc(kw)}")
+        schema = _assertions(schema)
         if "$ref" in schema:
-            rest = {k: v for k, v in schema.items() if k not in ANNOTATIONS and k != "$ref"}
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
             if rest:
                 return self.compile({"allOf": [{"$ref": schema["$ref"]}, rest]}, ptr)
             return self.ref(schema["$ref"], f"{ptr}/$ref")
@@ -615,12 +642,12 @@ class _Compiler:
 
     def deref(self, schema, ptr):
         seen = 0
-        while isinstance(schema, dict) and set(schema) - ANNOTATIONS == {"$ref"}:
+        while isinstance(schema, dict) and set(_assertions(schema)) == {"$ref"}:
             schema = self.resolve(schema["$ref"], ptr)
             seen += 1
             if seen > 64:
                 self.error("reference cycle without content", "$ref", ptr)
-        return schema
+        return _assertions(schema) if isinstance(schema, dict) else schema
 
     # -- combinators
     def combine(self, schema, ptr):
@@ -856,6 +883,9 @@ class _Compiler:
         return self.rule(self.fresh("value"), syms)
 
     def string(self, schema, ptr):
+        if "format" in schema and schema["format"] not in FORMATS and schema["format"] not in SPEC_FORMATS:
+            # a format no JSON Schema draft defines is an annotation: validators check only the formats they know
+            schema = {k: v for k, v in schema.items() if k != "format"}
         has_len = "minLength" in schema or "maxLength" in schema
         if "pattern" in schema and "format" in schema:
             self.error("pattern together with format is not supported", "format", f"{ptr}/format")

@@ -401,6 +401,32 @@ def test_unsupported_raise_with_pointer(schema, keyword, pointer):
     assert ei.value.pointer == pointer
 
 
+def test_keywords_of_no_vocabulary_are_ignored_as_validators_ignore_them():
+    """Real-world schemas carry draft-4 ``id``, OpenAPI-style ``example`` and tool keywords: they constrain nothing
+    (jsonschema ignores them), so they neither raise nor change the language; an unsupported assertion keyword next to
+    them, or in a $ref target that has them, still raises."""
+    plain = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"$ref": "#/definitions/s"}},
+             "required": ["a"], "definitions": {"s": {"type": "string", "maxLength": 3}}}
+    noisy = copy.deepcopy(plain)
+    noisy.update({"id": "http://example.com/s.json", "@context": {"x": 1}, "x-kind": "demo"})
+    noisy["properties"]["a"].update({"example": 3, "_uniqueItems": True})
+    noisy["properties"]["b"]["example"] = "abc"               # a $ref with an ignored sibling is still a bare $ref
+    noisy["definitions"]["s"]["id"] = "#s"
+    assert schema_to_lark(noisy) == schema_to_lark(plain)
+    for inst in [{"a": 1}, {"a": 1, "b": "xyz"}, {"a": 1, "b": "wxyz"}, {"b": "x"}, {"a": "1"}]:
+        for e in ENGINES:
+            assert grammar_for(e, noisy).accepts(json.dumps(inst)) == valid(noisy, inst), (e, inst)
+    assert schema_to_lark({"type": "string", "format": "datetime"}) == schema_to_lark({"type": "string"})
+    g = grammar_for(ENGINES[-1], {"type": "string", "format": "jsonpath", "maxLength": 2})   # not a draft's format
+    assert g.accepts('"ab"') and not g.accepts('"abc"')
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_lark({"id": "x", "type": "integer", "multipleOf": 2})
+    assert (ei.value.keyword, ei.value.pointer) == ("multipleOf", "/multipleOf")
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_lark({"$ref": "#/definitions/n", "definitions": {"n": {"example": 1, "not": {}}}})
+    assert (ei.value.keyword, ei.value.pointer) == ("not", "/definitions/n/not")
+
+
 # ---------------------------------------------------------------- building blocks vs brute force
 def test_integer_range_regex_brute_force():
     rng = random.Random(7)
