@@ -46,7 +46,9 @@ restrictions, each of which only removes spellings (never admits an invalid inst
 4. ``pattern``/``format`` strings contain no escapes at all: their characters are written raw,
    and the pattern is matched against them with ``re.search`` semantics (unanchored unless the
    pattern starts with ``^`` / ends with ``$``; anchors elsewhere raise).  A pattern whose
-   literal characters could only match a character that needs escaping raises.
+   literal characters could only match a character that needs escaping raises.  With
+   ``minLength``/``maxLength`` beside them the string is in both languages (a terminal with
+   ``also``: the pattern's DFA intersected with the length's; lark text writes it as a lookahead).
 5. ``format`` is defined by the regexes in ``FORMATS`` (RFC 3339 dates/times with real
    calendar days, dotted-quad IPv4 without leading zeros, 8-4-4-4-12 UUIDs, a dot-atom e-mail
    address, an RFC 3986-style absolute URI); where a validator's own check is laxer (jsonschema
@@ -548,7 +550,7 @@ class _Compiler:
         self.strict = strict_key_order
         self.rules: dict[str, list[str]] = {}
         self.order: list[str] = []
-        self.terminals: dict[str, str] = {}   # regex -> name
+        self.terminals: dict = {}             # regex (or (regex, also)) -> name
         self.term_order: list[tuple[str, str]] = []
         self.ref_rules: dict[str, str] = {}
         self.counter = 0
@@ -565,12 +567,14 @@ class _Compiler:
         self.rules[name] = alts
         return name
 
-    def term(self, regex: str, hint: str = "T") -> str:
-        if regex not in self.terminals:
+    def term(self, regex: str, hint: str = "T", also: str | None = None) -> str:
+        """A terminal of the lexemes matching ``regex`` (and ``also``, when given: see ``lexer.Terminal.also``)."""
+        key = regex if also is None else (regex, also)
+        if key not in self.terminals:
             name = f"{hint.upper()}_{len(self.terminals)}"
-            self.terminals[regex] = name
-            self.term_order.append((name, regex))
-        return self.terminals[regex]
+            self.terminals[key] = name
+            self.term_order.append((name, regex, also))
+        return self.terminals[key]
 
     def error(self, msg: str, keyword: str, pointer: str):
         raise UnsupportedSchemaError(msg, keyword, pointer)
@@ -889,20 +893,7 @@ class _Compiler:
         has_len = "minLength" in schema or "maxLength" in schema
         if "pattern" in schema and "format" in schema:
             self.error("pattern together with format is not supported", "format", f"{ptr}/format")
-        if has_len and ("pattern" in schema or "format" in schema):
-            kw = "pattern" if "pattern" in schema else "format"
-            self.error(f"{kw} together with minLength/maxLength is not supported", kw, f"{ptr}/{kw}")
-        if "pattern" in schema:
-            try:
-                body = _pattern_body(schema["pattern"])
-            except _PatternError as e:
-                self.error(f"pattern {schema['pattern']!r}: {e}", "pattern", f"{ptr}/pattern")
-            return self.term('"' + body + '"', "PAT")
-        if "format" in schema:
-            f = schema["format"]
-            if f not in FORMATS:
-                self.error(f"unsupported format {f!r}", "format", f"{ptr}/format")
-            return self.term('"' + FORMATS[f] + '"', "FMT")
+        rep = None
         if has_len:
             lo = schema.get("minLength", 0)
             hi = schema.get("maxLength")
@@ -912,6 +903,29 @@ class _Compiler:
             if hi is not None and hi < lo:
                 self.error("maxLength < minLength admits no string", "maxLength", f"{ptr}/maxLength")
             rep = "{%d,}" % lo if hi is None else ("{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi))
+        body = None
+        if "pattern" in schema:
+            kw = "pattern"
+            try:
+                body = _pattern_body(schema["pattern"])
+            except _PatternError as e:
+                self.error(f"pattern {schema['pattern']!r}: {e}", "pattern", f"{ptr}/pattern")
+        elif "format" in schema:
+            kw = "format"
+            f = schema["format"]
+            if f not in FORMATS:
+                self.error(f"unsupported format {f!r}", "format", f"{ptr}/format")
+            body = FORMATS[f]
+        if body is not None:
+            if rep is None:
+                return self.term('"' + body + '"', "PAT" if kw == "pattern" else "FMT")
+            # a pattern/format string is written raw (one character = one code point): its length is that of the
+            # raw characters, intersected with the pattern's language
+            regex, also = '"' + body + '"', '"' + _RAW_CHAR + rep + '"'
+            if self.terminals.get((regex, also)) is None and _empty_intersection(regex, also):
+                self.error(f"{kw} admits no string of length {rep}", kw, f"{ptr}/{kw}")
+            return self.term(regex, "PATLEN", also=also)
+        if rep is not None:
             return self.term('"' + _CP_CHAR + rep + '"', "STRLEN")
         return self.term(STRING_RE, "STRING")
 
@@ -977,14 +991,15 @@ class _Compiler:
                     if re.search(p, r):
                         props[r] = ps
         # properties whose schema is false may not appear
-        names = []
+        names, forbidden = [], set()
         for k, s in props.items():
-            if s is False:
+            if s is False:   # the key may not appear: kept out of the additional keys below
                 if k in required:
                     self.error(f"required property {k!r} has the false schema", "required", f"{ptr}/required")
-                if addl is not False:
-                    self.error(f"property {k!r} is forbidden (false) but additionalProperties is not false",
+                if any(re.search(p, k) for p in pats):
+                    self.error(f"property {k!r} is forbidden (false) but matches a patternProperties pattern",
                                "properties", f"{ptr}/properties/{_esc(k)}")
+                forbidden.add(k)
                 continue
             names.append(k)
         # additional key-value pairs
@@ -1015,8 +1030,8 @@ class _Compiler:
             val = self.compile(schemas[0], f"{ptr}/patternProperties/{_esc(p0)}")
             addl_sym = self.rule(self.fresh("pmember"), [f'{key} ":" {val}'])
         elif addl is not False:
-            if names:
-                key = self.term('"' + _not_in_regex(set(names)) + '"', "AKEY")
+            if names or forbidden:
+                key = self.term('"' + _not_in_regex(set(names) | forbidden) + '"', "AKEY")
             else:
                 key = self.term(STRING_RE, "STRING")
             val = self.compile(addl, f"{ptr}/additionalProperties")
@@ -1152,7 +1167,7 @@ class _Compiler:
         rules reachable from ``start`` and the terminals they use (and the ignored whitespace) are kept."""
         from .lexer import Terminal
 
-        named = {name for name, _ in self.term_order}
+        named = {name for name, _, _ in self.term_order}
         alts = {name: [alt.split() for alt in self.rules[name]] for name in self.order}
         alts["start"] = [[start_sym]]
         reach, work = {"start"}, ["start"]
@@ -1171,7 +1186,8 @@ class _Compiler:
                              for tok in alt)
                 used.update(syms)
                 rules.append((name, syms))
-        terminals = [Terminal(name, regex, is_literal=False) for name, regex in self.term_order if name in used]
+        terminals = [Terminal(name, regex, is_literal=False, also=also) for name, regex, also in self.term_order
+                     if name in used]
         terminals += [Terminal(name, re.escape(lit), is_literal=True) for lit, name in literals.items()]
         if self.whitespace == "flexible":
             terminals.append(Terminal("WS", _WS_RE, is_literal=False, ignored=True))
@@ -1183,12 +1199,25 @@ class _Compiler:
             alts = self.rules[name]
             lines.append(f"{name}: " + "\n    | ".join(a if a else "" for a in alts))
         lines.append("")
-        for name, regex in self.term_order:
-            lines.append(f"{name}: /{regex}/")
+        for name, regex, also in self.term_order:
+            lines.append(f"{name}: /{regex if also is None else _lookahead_form(regex, also)}/")
         if self.whitespace == "flexible":
             lines.append(f"WS: /{_WS_RE}/")
             lines.append("%ignore WS")
         return "\n".join(lines) + "\n"
+
+
+def _empty_intersection(a: str, b: str) -> bool:
+    from .regex import regex_to_dfa
+
+    return regex_to_dfa(a).intersect(regex_to_dfa(b)).is_empty()
+
+
+def _lookahead_form(regex: str, also: str) -> str:
+    """One Python regex for the strings matching both quoted-string regexes: ``"(?=ALSO")REGEX"``. Exact because
+    neither lets a raw ``"`` into the content: the lookahead and the pattern end at the same closing quote."""
+    assert regex[0] == regex[-1] == also[0] == also[-1] == '"'
+    return '"(?=' + also[1:] + ")" + regex[1:]
 
 
 def _disjoint(a, b) -> bool:

@@ -50,6 +50,7 @@ class Terminal:
     is_literal: bool      # lark PatternStr
     priority: int = 0
     ignored: bool = False
+    also: str | None = None  # a lexeme must match this regex too (intersection; lark text writes it as a lookahead)
 
 
 def label_rule(terminals: list[Terminal], matching) -> tuple[int, ...]:
@@ -91,6 +92,8 @@ class LexerAutomaton:
         # A terminal written with a lazy quantifier stops at its first possible end, as re.match (lark) does.
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
         dfas = [d.shortest_match_dfa() if uses_lazy_repeat(t.pattern) else d for t, d in zip(self.terminals, dfas)]
+        dfas = [d if t.also is None else d.intersect(regex_to_dfa(t.also, name=t.name))
+                for t, d in zip(self.terminals, dfas)]
         for t, d in zip(self.terminals, dfas):
             # a terminal with an empty language is allowed (it never produces a lexeme)
             if d.accept[d.start]:

@@ -155,10 +155,11 @@ def test_json_schema_bpe_differential(bpe_table):
     table, tok = bpe_table
     schema = {"type": "object", "properties": {"id": {"type": "integer", "minimum": 0},
                                                  "kind": {"enum": ["a", "bb"]},
-                                                 "xs": {"type": "array", "items": {"type": "number"}}},
+                                                 "xs": {"type": "array", "items": {"type": "number"}},
+                                                 "code": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 5}},
               "required": ["id", "kind"], "additionalProperties": False}
     g = Grammar.from_json_schema(schema)
-    doc = '{"id": 12, "kind": "bb", "xs": [1.5, -2]}'
+    doc = '{"id": 12, "kind": "bb", "code": "abcd", "xs": [1.5, -2]}'
     assert g.accepts(doc)
     ids = tok.encode(doc)
     check_walk(g, table, ids, random.Random(3), follow=len(ids), random_steps=8, check_every=1, n_sample=24,
