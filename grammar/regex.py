@@ -7,8 +7,9 @@ is never accepted.
 Pipeline: the standard library's own parser (``re._parser``, ``sre_parse`` before 3.11) gives the
 syntax tree; it is compiled into a Thompson NFA whose character sets are expanded into UTF-8 byte
 range sequences (the usual split of a code-point range into ranges with a common encoded length
-and full continuation-byte ranges); the NFA is determinized (subset construction, edges swept as
-byte intervals) and minimized.
+and full continuation-byte ranges); the NFA is determinized (subset construction over the byte classes
+of its edges, a numba kernel; the plain-Python construction, which edges swept as byte intervals, stays as its
+reference and serves patterns with lookbehinds) and minimized.
 
 Exactness of character sets. Sets are computed as code-point interval lists:
 
@@ -41,6 +42,7 @@ from __future__ import annotations
 import functools
 import re
 
+import numba as nb
 import numpy as np
 
 try:  # Python ≥ 3.11
@@ -52,7 +54,7 @@ except ImportError:  # pragma: no cover - older Pythons
 
 import _sre
 
-from .automata import DEAD, ByteDFA
+from .automata import DEAD, ByteDFA, _append, _hash, _lookup
 from .errors import GrammarError
 
 __all__ = ["regex_to_dfa", "charset_of", "utf8_sequences"]
@@ -417,6 +419,33 @@ class _Compiler:
 
     # ------------------------------------------------------------------ determinization
     def determinize(self, start: int, final: int) -> ByteDFA:
+        """Minimal DFA of the NFA from ``start`` to ``final``: the numba subset construction
+        (:func:`_nfa_subsets`) unless lookbehind trackers take part, then :meth:`determinize_py`."""
+        if any(self.nfa.guards) or not USE_NUMBA:
+            return self.determinize_py(start, final)
+        nfa = self.nfa
+        n = len(nfa.eps)
+        eps_off = np.zeros(n + 1, np.int64)
+        eps_off[1:] = np.cumsum([len(x) for x in nfa.eps])
+        eps_tgt = np.array([t for x in nfa.eps for t in x], np.int32)
+        e_off = np.zeros(n + 1, np.int64)
+        e_off[1:] = np.cumsum([len(x) for x in nfa.edges])
+        flat = [e for x in nfa.edges for e in x]
+        e_lo = np.array([e[0] for e in flat], np.int32)
+        e_hi = np.array([e[1] for e in flat], np.int32)
+        e_tgt = np.array([e[2] for e in flat], np.int32)
+        # byte classes: the elementary intervals between the edges' range boundaries
+        cuts = np.zeros(257, np.bool_)
+        cuts[0] = True
+        cuts[e_lo] = True
+        cuts[e_hi + 1] = True
+        cls = (np.cumsum(cuts[:256]) - 1).astype(np.int32)
+        k = int(cls[-1]) + 1
+        R, fin = _nfa_subsets(eps_off, eps_tgt, e_off, cls[e_lo], cls[e_hi], e_tgt, k, start, final)
+        return ByteDFA(np.ascontiguousarray(R[:, cls]), fin, 0).minimize()
+
+    def determinize_py(self, start: int, final: int) -> ByteDFA:
+        """Plain-Python subset construction (also with lookbehind trackers); the reference of :meth:`determinize`."""
         nfa = self.nfa
         trackers = self.trackers
         eps, edges, guards = nfa.eps, nfa.edges, nfa.guards
@@ -494,6 +523,131 @@ class _Compiler:
         trans = np.array(rows, np.int32).reshape(-1, 256)
         accept = np.array([final in S for S, _ in order], bool)
         return ByteDFA(trans, accept, 0).minimize()
+
+
+USE_NUMBA = True   # tests switch it off to compare with the Python subset construction
+
+
+@nb.njit(cache=True, nogil=True)
+def _closure_kernel(buf, n, eps_off, eps_tgt, e_off, final, mark, stamp, stack, out):
+    """ε-closure of ``buf[:n]``, keeping only the states that matter for a DFA state (byte edges, or ``final``):
+    written sorted and distinct into ``out``; returns their number. ``mark``/``stamp`` avoid clearing."""
+    top = 0
+    for a in range(n):
+        s = buf[a]
+        if mark[s] != stamp:
+            mark[s] = stamp
+            stack[top] = s
+            top += 1
+    m = 0
+    while top > 0:
+        top -= 1
+        s = stack[top]
+        if e_off[s + 1] > e_off[s] or s == final:
+            out[m] = s
+            m += 1
+        for j in range(eps_off[s], eps_off[s + 1]):
+            t = eps_tgt[j]
+            if mark[t] != stamp:
+                mark[t] = stamp
+                stack[top] = t
+                top += 1
+    out[:m].sort()
+    return m
+
+
+@nb.njit(cache=True, nogil=True)
+def _nfa_subsets(eps_off, eps_tgt, e_off, e_clo, e_chi, e_tgt, k, start, final):
+    """Subset construction over a Thompson NFA (ε-edges, byte-class-range edges with several targets per class):
+    DFA states are ε-closed sets (kept as their states with byte edges or ``final``; sorted arrays in a pool found
+    again by hash). Returns (R [M, k] int32 with -1 = dead, accept [M])."""
+    N = eps_off.shape[0] - 1
+    mark = np.full(N, -1, np.int64)
+    stack = np.empty(N + 1, np.int32)
+    buf = np.empty(N + 1, np.int32)
+    out = np.empty(N + 1, np.int32)
+    cap = 1024
+    pool = np.empty(4096, np.int32)
+    off = np.zeros(cap + 1, np.int64)
+    R = np.empty((cap, k), np.int32)
+    hsize = 4096
+    htab = np.full(hsize, -1, np.int64)
+    stamp = 0
+    buf[0] = start
+    m = _closure_kernel(buf, 1, eps_off, eps_tgt, e_off, final, mark, stamp, stack, out)
+    slot, _ = _lookup(out, m, pool, off, htab)
+    pool = _append(out, m, pool, off, 0)
+    htab[slot] = 0
+    M = 1
+    # targets per class of one DFA state: linked lists over a growing entry array
+    head = np.full(k, -1, np.int64)
+    nxt = np.empty(1024, np.int64)
+    val = np.empty(1024, np.int32)
+    i = 0
+    while i < M:
+        if M + k + 1 > cap:
+            cap = 2 * (M + k + 1)
+            o2 = np.zeros(cap + 1, np.int64)
+            o2[:M + 1] = off[:M + 1]
+            off = o2
+            R2 = np.empty((cap, k), np.int32)
+            R2[:i] = R[:i]
+            R = R2
+        if 2 * (M + k) > hsize:
+            while 2 * (M + k) > hsize:
+                hsize *= 2
+            htab = np.full(hsize, -1, np.int64)
+            for q in range(M):
+                sl = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
+                while htab[sl] >= 0:
+                    sl = (sl + 1) & (hsize - 1)
+                htab[sl] = q
+        ne = 0
+        for a in range(off[i], off[i + 1]):
+            s = pool[a]
+            for j in range(e_off[s], e_off[s + 1]):
+                for c in range(e_clo[j], e_chi[j] + 1):
+                    if ne == nxt.shape[0]:
+                        n2 = np.empty(2 * ne, np.int64)
+                        n2[:ne] = nxt
+                        nxt = n2
+                        v2 = np.empty(2 * ne, np.int32)
+                        v2[:ne] = val
+                        val = v2
+                    val[ne] = e_tgt[j]
+                    nxt[ne] = head[c]
+                    head[c] = ne
+                    ne += 1
+        for c in range(k):
+            n = 0
+            e = head[c]
+            while e >= 0:
+                buf[n] = val[e]
+                n += 1
+                e = nxt[e]
+            head[c] = -1
+            if n == 0:
+                R[i, c] = -1
+                continue
+            stamp += 1
+            m = _closure_kernel(buf, n, eps_off, eps_tgt, e_off, final, mark, stamp, stack, out)
+            if m == 0:      # nothing left that reads a byte or accepts: dead
+                R[i, c] = -1
+                continue
+            slot, found = _lookup(out, m, pool, off, htab)
+            if found < 0:
+                pool = _append(out, m, pool, off, M)
+                htab[slot] = M
+                found = M
+                M += 1
+            R[i, c] = found
+        i += 1
+    acc = np.zeros(M, np.bool_)
+    for q in range(M):
+        for a in range(off[q], off[q + 1]):
+            if pool[a] == final:
+                acc[q] = True
+    return R[:M], acc
 
 
 def _literal_dfa(text: str) -> ByteDFA:

@@ -275,3 +275,33 @@ def test_cached_and_minimal():
     assert regex_to_dfa("(a|b)*abb") is regex_to_dfa("(a|b)*abb")
     assert regex_to_dfa("(a|b)*abb").n_states == 4
     assert regex_to_dfa("abc|abd").n_states == 4
+
+
+@settings(max_examples=80, deadline=None)
+@given(patterns)
+def test_numba_subset_construction_equals_the_python_one(p):
+    """regex_to_dfa determinizes with the numba kernel (lookbehinds aside); the plain-Python subset construction is its
+    reference: the same minimal DFA, table for table."""
+    import memgram.grammar.regex as R
+
+    try:
+        fast = R._compile_pattern.__wrapped__(p)
+        R.USE_NUMBA = False
+        slow = R._compile_pattern.__wrapped__(p)
+    finally:
+        R.USE_NUMBA = True
+    assert fast.n_states == slow.n_states
+    assert np.array_equal(fast.trans, slow.trans) and np.array_equal(fast.accept, slow.accept)
+
+
+def test_numba_subset_construction_on_wide_classes():
+    import memgram.grammar.regex as R
+
+    for p in [r"[\w\-. ]+", r"(?:[^\x00-\x7f]|ab){2,5}", r"a|ab|abc|(a*)*b", r"(?:é|e|\u00e9x)+", r"[^\W\d]\w*"]:
+        fast = R._compile_pattern.__wrapped__(p)
+        R.USE_NUMBA = False
+        try:
+            slow = R._compile_pattern.__wrapped__(p)
+        finally:
+            R.USE_NUMBA = True
+        assert np.array_equal(fast.trans, slow.trans) and np.array_equal(fast.accept, slow.accept), p
