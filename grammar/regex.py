@@ -8,7 +8,7 @@ Pipeline: the standard library's own parser (``re._parser``, ``sre_parse`` befor
 syntax tree; it is compiled into a Thompson NFA whose character sets are expanded into UTF-8 byte
 range sequences (the usual split of a code-point range into ranges with a common encoded length
 and full continuation-byte ranges); the NFA is determinized (subset construction over the byte classes
-of its edges, a numba kernel; the plain-Python construction, which edges swept as byte intervals, stays as its
+of its edges, a numba kernel; the plain-Python construction, edges swept as byte intervals, stays as its
 reference and serves patterns with lookbehinds) and minimized.
 
 Exactness of character sets. Sets are computed as code-point interval lists:
