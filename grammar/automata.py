@@ -360,7 +360,12 @@ class ByteDFA:
         return product_dfa(self, other, lambda a, b: a or b).minimize()
 
     def intersect(self, other: "ByteDFA") -> "ByteDFA":
-        return product_dfa(self, other, lambda a, b: a and b).minimize()
+        """Minimal DFA of both languages (the product over the pairs where both live, on the joint byte classes)."""
+        a, b = self.trim()[0], other.trim()[0]
+        cls, _, reps = _byte_classes_of(np.concatenate([a.trans, b.trans]))
+        R, acc = _and_product(np.ascontiguousarray(a.trans[:, reps]), np.ascontiguousarray(b.trans[:, reps]),
+                              a.accept, b.accept, a.start, b.start)
+        return ByteDFA(np.ascontiguousarray(R[:, cls]), acc, 0).minimize()
 
     def equivalent(self, other: "ByteDFA") -> bool:
         """Language equality (compares canonical minimal forms)."""
@@ -393,10 +398,18 @@ _HASH_W = np.random.default_rng(12345).integers(1, 2**63 - 1, size=1024, dtype=n
 def _moore_hashed(cls: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> np.ndarray:
     """Moore refinement with signature rows hashed to one uint64 (a random linear hash mod 2^64).
 
-    A collision can only merge classes; :func:`_partition_stable` detects that afterwards."""
+    A collision can only merge classes; :func:`_partition_stable` detects that afterwards. The rounds run in numba
+    (:func:`_moore_rounds`): a chain of n states (a bounded repetition ``x{0,255}``) needs n rounds."""
     k = valid.shape[1]
     if k + 1 > len(_HASH_W):
         return _moore_exact(cls, valid, Tz)
+    return _moore_rounds(np.ascontiguousarray(cls, np.int64), np.ascontiguousarray(valid),
+                         np.ascontiguousarray(Tz, np.int64), _HASH_W[:k + 1])
+
+
+def _moore_hashed_np(cls: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> np.ndarray:
+    """The numpy rounds of :func:`_moore_hashed` (the reference of :func:`_moore_rounds` in the tests)."""
+    k = valid.shape[1]
     w = _HASH_W[:k + 1]
     n_cls = int(cls.max()) + 1
     with np.errstate(over="ignore"):
@@ -419,6 +432,37 @@ def _moore_hashed(cls: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> np.ndar
             n_cls = m
 
 
+@nb.njit(cache=True, nogil=True)
+def _moore_rounds(cls, valid, Tz, w):
+    """Moore rounds: classes split by (class, hash of the successors' classes) until no class splits."""
+    n, k = Tz.shape
+    n_cls = cls.max() + 1 if n else 0
+    h = np.empty(n, np.uint64)
+    new = np.empty(n, np.int64)
+    while True:
+        for s in range(n):
+            x = np.uint64(cls[s]) * w[0]
+            for c in range(k):
+                t = np.uint64(cls[Tz[s, c]]) if valid[s, c] else np.uint64(0xFFFFFFFFFFFFFFFF)
+                x += t * w[c + 1]
+            h[s] = x
+        o1 = np.argsort(h, kind="mergesort")
+        order = o1[np.argsort(cls[o1], kind="mergesort")]
+        m = 0
+        for a in range(n):
+            s = order[a]
+            if a > 0:
+                p = order[a - 1]
+                if h[s] != h[p] or cls[s] != cls[p]:
+                    m += 1
+            new[s] = m
+        m = m + 1 if n else 0
+        cls = new.copy()
+        if m == n_cls:
+            return cls
+        n_cls = m
+
+
 def _partition_stable(cls: np.ndarray, init: np.ndarray, valid: np.ndarray, Tz: np.ndarray) -> bool:
     """Every class has one exact signature and lies inside one initial class."""
     n_cls = int(cls.max()) + 1
@@ -430,26 +474,59 @@ def _partition_stable(cls: np.ndarray, init: np.ndarray, valid: np.ndarray, Tz: 
     return bool(np.array_equal(sig, sig[rep[cls]]))
 
 
+@nb.njit(cache=True, nogil=True)
+def _bfs_order(rows, start):
+    """Breadth-first order from ``start`` over the class table ``rows`` (columns ascending): (states in order,
+    position of each state or -1)."""
+    n = rows.shape[0]
+    order = np.full(n, -1, np.int64)
+    seq = np.empty(n, np.int64)
+    seq[0] = start
+    order[start] = 0
+    m = 1
+    i = 0
+    while i < m:
+        q = seq[i]
+        i += 1
+        for c in range(rows.shape[1]):
+            t = rows[q, c]
+            if t >= 0 and order[t] < 0:
+                order[t] = m
+                seq[m] = t
+                m += 1
+    return seq[:m], order
+
+
+@nb.njit(cache=True, nogil=True)
+def pair_bfs(rows_a, rows_b, sa, sb):
+    """For every state of ``rows_a`` reachable from ``sa``, a state of ``rows_b`` reached by the same input from
+    ``sb`` (breadth first over the pairs; the tables share their columns): -1 where unreachable."""
+    rep = np.full(rows_a.shape[0], -1, np.int64)
+    qa = np.empty(rows_a.shape[0], np.int64)
+    qb = np.empty(rows_a.shape[0], np.int64)
+    rep[sa] = sb
+    qa[0], qb[0] = sa, sb
+    m = 1
+    i = 0
+    while i < m:
+        p, r = qa[i], qb[i]
+        i += 1
+        for c in range(rows_a.shape[1]):
+            p2 = rows_a[p, c]
+            if p2 >= 0 and rep[p2] < 0:
+                rep[p2] = rows_b[r, c]
+                qa[m], qb[m] = p2, rows_b[r, c]
+                m += 1
+    return rep
+
+
 def _canonical(trans: np.ndarray, accept: np.ndarray, start: int) -> ByteDFA:
     """Renumber states in BFS order from ``start`` (bytes ascending); drops unreachable states."""
     n = trans.shape[0]
     # the smallest byte of each class is its representative, so scanning representatives in
     # increasing order meets targets in the same order as scanning all 256 bytes
     _, _, reps = _byte_classes_of(trans)
-    rows = trans[:, reps].tolist()
-    order = [-1] * n
-    seq = [start]
-    order[start] = 0
-    i = 0
-    while i < len(seq):
-        q = seq[i]
-        i += 1
-        for t in rows[q]:
-            if t >= 0 and order[t] < 0:
-                order[t] = len(seq)
-                seq.append(t)
-    seq_a = np.array(seq, np.int64)
-    order_a = np.array(order, np.int64)
+    seq_a, order_a = _bfs_order(np.ascontiguousarray(trans[:, reps]), start)
     remap = np.full(n + 1, DEAD, np.int32)
     remap[:n] = np.where(order_a >= 0, order_a, DEAD)
     t = remap[trans[seq_a]]
@@ -636,6 +713,52 @@ def _determinize_tables_py(T: np.ndarray, start_sets) -> tuple[np.ndarray, list[
         rows.append(row)
     R = np.array(rows, np.int32).reshape(len(sets), k)
     return np.ascontiguousarray(R[:, cls]), sets
+
+
+@nb.njit(cache=True, nogil=True)
+def _and_product(A, B, acc_a, acc_b, sa, sb):
+    """Reachable pairs of the product of two class tables (DEAD where either side dies): (R [M, k], accept [M])."""
+    na, k = A.shape
+    nb_ = B.shape[0]
+    idx = {}
+    qa = np.empty(1024, np.int64)
+    qb = np.empty(1024, np.int64)
+    R = np.empty((1024, k), np.int32)
+    qa[0], qb[0] = sa, sb
+    idx[sa * nb_ + sb] = 0
+    M = 1
+    i = 0
+    while i < M:
+        p, q = qa[i], qb[i]
+        for c in range(k):
+            x, y = A[p, c], B[q, c]
+            if x < 0 or y < 0:
+                R[i, c] = -1
+                continue
+            key = x * nb_ + y
+            j = idx.get(key, -1)
+            if j < 0:
+                if M == qa.shape[0]:
+                    n2 = 2 * M
+                    a2 = np.empty(n2, np.int64)
+                    a2[:M] = qa
+                    qa = a2
+                    b2 = np.empty(n2, np.int64)
+                    b2[:M] = qb
+                    qb = b2
+                    r2 = np.empty((n2, k), np.int32)
+                    r2[:M] = R[:M]
+                    R = r2
+                j = M
+                idx[key] = j
+                qa[M], qb[M] = x, y
+                M += 1
+            R[i, c] = j
+        i += 1
+    acc = np.zeros(M, np.bool_)
+    for j in range(M):
+        acc[j] = acc_a[qa[j]] and acc_b[qb[j]]
+    return R[:M], acc
 
 
 def product_dfa(a: ByteDFA, b: ByteDFA, combine: Callable[[bool, bool], bool]) -> ByteDFA:

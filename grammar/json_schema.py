@@ -1208,9 +1208,9 @@ class _Compiler:
 
 
 def _empty_intersection(a: str, b: str) -> bool:
-    from .regex import regex_to_dfa
+    from .regex import regexes_to_dfa
 
-    return regex_to_dfa(a).intersect(regex_to_dfa(b)).is_empty()
+    return regexes_to_dfa(a, b).is_empty()
 
 
 def _lookahead_form(regex: str, also: str) -> str:

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .automata import DEAD, ByteDFA, determinize_tables
+from .automata import DEAD, ByteDFA, determinize_tables, pair_bfs
 from .errors import GrammarError
-from .regex import regex_to_dfa, uses_lazy_repeat
+from .regex import regex_to_dfa, regexes_to_dfa, uses_lazy_repeat
 
 __all__ = ["Terminal", "LexerAutomaton", "label_rule"]
 
@@ -92,7 +92,7 @@ class LexerAutomaton:
         # A terminal written with a lazy quantifier stops at its first possible end, as re.match (lark) does.
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
         dfas = [d.shortest_match_dfa() if uses_lazy_repeat(t.pattern) else d for t, d in zip(self.terminals, dfas)]
-        dfas = [d if t.also is None else d.intersect(regex_to_dfa(t.also, name=t.name))
+        dfas = [d if t.also is None else regexes_to_dfa(t.pattern, t.also, name=t.name)
                 for t, d in zip(self.terminals, dfas)]
         for t, d in zip(self.terminals, dfas):
             # a terminal with an empty language is allowed (it never produces a lexeme)
@@ -136,24 +136,12 @@ class LexerAutomaton:
 
     @staticmethod
     def _transfer_labels(raw: ByteDFA, raw_labels, dfa: ByteDFA) -> list:
-        n = dfa.n_states
-        labels: list = [None] * n
-        labels[dfa.start] = raw_labels[raw.start]
-        stack = [(dfa.start, raw.start)]
-        seen = {dfa.start}
-        # one byte per class of the minimized DFA reaches all of its successors
+        # one byte per class of the minimized DFA reaches all of its successors (and the raw state a minimized one
+        # is reached with, when the raw DFA reads the same bytes, has the same label set)
         reps = np.unique(np.asarray(dfa.byte_classes()[0]), return_index=True)[1]
-        drows = dfa.trans[:, reps].tolist()
-        rrows = raw.trans[:, reps].tolist()
-        while stack:
-            q, r = stack.pop()
-            for q2, r2 in zip(drows[q], rrows[r]):
-                if q2 < 0 or q2 in seen:
-                    continue
-                seen.add(q2)
-                labels[q2] = raw_labels[r2]
-                stack.append((q2, r2))
-        return [lb if lb is not None else () for lb in labels]
+        rep = pair_bfs(np.ascontiguousarray(dfa.trans[:, reps]), np.ascontiguousarray(raw.trans[:, reps]),
+                       dfa.start, raw.start).tolist()
+        return [raw_labels[r] if r >= 0 else () for r in rep]
 
     # ------------------------------------------------------------------ queries
     def prefix_dfa(self, t: int) -> ByteDFA:

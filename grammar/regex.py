@@ -308,6 +308,27 @@ class _NFA:
         return len(self.eps) - 1
 
 
+@functools.lru_cache(maxsize=4096)
+def _charset_template(ivs: tuple) -> tuple[int, tuple]:
+    """The UTF-8 byte automaton of a code-point set as (inner states, edges (src, lo, hi, dst)) over local states:
+    0 = entry, 1 = exit, 2.. inner; sequences with equal suffixes share the state they continue from."""
+    edges: list = []
+    memo: dict = {(): 1}
+
+    def suffix_state(suf: tuple) -> int:
+        s = memo.get(suf)
+        if s is None:
+            nxt = suffix_state(suf[1:])
+            s = memo[suf] = len(memo) + 1
+            edges.append((s, suf[0][0], suf[0][1], nxt))
+        return s
+
+    for seq in utf8_sequences(ivs):
+        tgt = suffix_state(seq[1:])
+        edges.append((0, seq[0][0], seq[0][1], tgt))
+    return len(memo) - 1, tuple(edges)
+
+
 class _Compiler:
     def __init__(self, name):
         self.name = name
@@ -319,24 +340,17 @@ class _Compiler:
                            terminal=self.name)
 
     def charset(self, ivs: tuple, a: int, b: int) -> None:
+        """Byte edges a → b for the code points ``ivs``: an instance of the set's cached template (a bounded
+        repetition of a large class places it hundreds of times)."""
         nfa = self.nfa
-        memo: dict = {(): b}
-        for seq in utf8_sequences(ivs):
-            # state from which seq[1:] leads to b, shared between sequences with equal suffixes
-            tgt = self._suffix_state(seq[1:], memo)
-            lo, hi = seq[0]
-            nfa.edges[a].append((lo, hi, tgt))
-
-    def _suffix_state(self, suf: tuple, memo: dict) -> int:
-        s = memo.get(suf)
-        if s is not None:
-            return s
-        nxt = self._suffix_state(suf[1:], memo)
-        s = self.nfa.new()
-        lo, hi = suf[0]
-        self.nfa.edges[s].append((lo, hi, nxt))
-        memo[suf] = s
-        return s
+        n_inner, edges = _charset_template(ivs)
+        base = len(nfa.eps) - 2
+        nfa.eps.extend([] for _ in range(n_inner))
+        nfa.edges.extend([] for _ in range(n_inner))
+        nfa.guards.extend([] for _ in range(n_inner))
+        ends = (a, b)
+        for src, lo, hi, dst in edges:
+            nfa.edges[ends[src] if src < 2 else base + src].append((lo, hi, ends[dst] if dst < 2 else base + dst))
 
     def seq(self, items, flags: int, a: int, b: int) -> None:
         """Compile a list of parse items between states a → b."""
@@ -697,6 +711,18 @@ def regex_to_dfa(pattern: str, *, name: str | None = None) -> ByteDFA:
             if f"terminal {name}" not in msg:
                 msg = f"{msg} in terminal {name}"
         raise GrammarError(msg, terminal=name) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _and_patterns(a: str, b: str) -> ByteDFA:
+    return _compile_pattern(a).intersect(_compile_pattern(b))
+
+
+def regexes_to_dfa(pattern: str, also: str, *, name: str | None = None) -> ByteDFA:
+    """Minimized DFA of the strings both ``pattern`` and ``also`` fullmatch (cached per pair, shared)."""
+    regex_to_dfa(pattern, name=name)
+    regex_to_dfa(also, name=name)      # errors named as regex_to_dfa names them
+    return _and_patterns(pattern, also)
 
 
 @functools.lru_cache(maxsize=4096)

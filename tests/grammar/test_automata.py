@@ -279,3 +279,40 @@ def test_max_accept_len_matches_enumeration(pattern):
         assert brute == 12 or _longest_by_enumeration(d, b"abcdexyz", 13) == 13
     else:
         assert got == brute
+
+
+def test_intersect_equals_the_product_construction():
+    """ByteDFA.intersect (numba product on joint byte classes) gives the minimal DFA of the generic product."""
+    from memgram.grammar.automata import product_dfa
+    from memgram.grammar.regex import regex_to_dfa
+
+    pats = [r"[a-z]+", r"\w{2,5}", r"(?:ab)*c?", r"[^\x00-\x7f]{1,3}", r"x|y|é+", r"", r"[0-9]{4}-[0-9]{2}"]
+    for p in pats:
+        for q in pats:
+            a, b = regex_to_dfa(p), regex_to_dfa(q)
+            fast = a.intersect(b)
+            slow = product_dfa(a, b, lambda x, y: x and y).minimize()
+            assert np.array_equal(fast.trans, slow.trans) and np.array_equal(fast.accept, slow.accept), (p, q)
+
+
+def test_moore_rounds_match_the_numpy_rounds():
+    """The numba Moore rounds give the partition of the numpy rounds (up to class names) on the tables of real
+    patterns, bounded repetitions (one round per chain state) included."""
+    from memgram.grammar.automata import _HASH_W, _byte_classes_of, _moore_hashed_np, _moore_rounds, product_dfa
+    from memgram.grammar.regex import regex_to_dfa
+
+    merged = 0
+    pats = [r'"[^"\\\x00-\x1f]{0,40}"', r"\w{1,4}", r"(?:ab|c){3,9}x?", r"[a-z]+@[a-z]+\.(?:com|org)", r"a*"]
+    for p, q in zip(pats, pats[1:] + pats[:1]):
+        d = product_dfa(regex_to_dfa(p), regex_to_dfa(q), lambda x, y: x or y)   # not minimal: states to merge
+        _, k, reps = _byte_classes_of(d.trans)
+        T = d.trans[:, reps]
+        valid = T >= 0
+        Tz = np.where(valid, T, 0).astype(np.int64)
+        init = d.accept.astype(np.int64)
+        a = _moore_rounds(init.copy(), valid, Tz, _HASH_W[:k + 1])
+        b = _moore_hashed_np(init.copy(), valid, Tz)
+        pairs = set(zip(a.tolist(), b.tolist()))
+        assert len(pairs) == len(set(a.tolist())) == len(set(b.tolist())), p
+        merged += d.n_states - len(pairs)
+    assert merged > 0
