@@ -574,6 +574,31 @@ def _append(buf, n, pool, off, M):
 
 
 @nb.njit(cache=True, nogil=True)
+def _room(M, i, k, off, R, htab, pool):
+    """Room for the k subsets that row i of a subset construction may add: ``off``/``R`` grown (rows before i
+    kept), the hash table of the M subsets in ``pool`` rebuilt larger when it would fill beyond half."""
+    if M + k + 1 > R.shape[0]:
+        cap = 2 * (M + k + 1)
+        o2 = np.zeros(cap + 1, np.int64)
+        o2[:M + 1] = off[:M + 1]
+        off = o2
+        R2 = np.empty((cap, k), np.int32)
+        R2[:i] = R[:i]
+        R = R2
+    hsize = htab.shape[0]
+    if 2 * (M + k) > hsize:
+        while 2 * (M + k) > hsize:
+            hsize *= 2
+        htab = np.full(hsize, -1, np.int64)
+        for q in range(M):
+            slot = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
+            while htab[slot] >= 0:
+                slot = (slot + 1) & (hsize - 1)
+            htab[slot] = q
+    return off, R, htab
+
+
+@nb.njit(cache=True, nogil=True)
 def _subsets(Tr, start_pool, start_off):
     """Subset construction over the class table ``Tr`` [N, k] (numba). Subsets are sorted member arrays
     in ``pool[off[i]:off[i+1]]``, found again through an open-addressing hash table (hash of the
@@ -609,24 +634,7 @@ def _subsets(Tr, start_pool, start_off):
             M += 1
     i = 0
     while i < M:
-        # make room for the k subsets this row may add (arrays and hash table)
-        if M + k + 1 > cap:
-            cap = 2 * (M + k + 1)
-            o2 = np.zeros(cap + 1, np.int64)
-            o2[:M + 1] = off[:M + 1]
-            off = o2
-            R2 = np.empty((cap, k), np.int32)
-            R2[:i] = R[:i]
-            R = R2
-        if 2 * (M + k) > hsize:
-            while 2 * (M + k) > hsize:
-                hsize *= 2
-            htab = np.full(hsize, -1, np.int64)
-            for q in range(M):
-                slot = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
-                while htab[slot] >= 0:
-                    slot = (slot + 1) & (hsize - 1)
-                htab[slot] = q
+        off, R, htab = _room(M, i, k, off, R, htab, pool)
         lo = off[i]
         hi = off[i + 1]
         for c in range(k):

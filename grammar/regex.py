@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - older Pythons
 
 import _sre
 
-from .automata import DEAD, ByteDFA, _append, _hash, _lookup
+from .automata import DEAD, ByteDFA, _append, _lookup, _room
 from .errors import GrammarError
 
 __all__ = ["regex_to_dfa", "charset_of", "utf8_sequences"]
@@ -599,23 +599,7 @@ def _nfa_subsets(eps_off, eps_tgt, e_off, e_clo, e_chi, e_tgt, k, start, final):
     val = np.empty(1024, np.int32)
     i = 0
     while i < M:
-        if M + k + 1 > cap:
-            cap = 2 * (M + k + 1)
-            o2 = np.zeros(cap + 1, np.int64)
-            o2[:M + 1] = off[:M + 1]
-            off = o2
-            R2 = np.empty((cap, k), np.int32)
-            R2[:i] = R[:i]
-            R = R2
-        if 2 * (M + k) > hsize:
-            while 2 * (M + k) > hsize:
-                hsize *= 2
-            htab = np.full(hsize, -1, np.int64)
-            for q in range(M):
-                sl = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
-                while htab[sl] >= 0:
-                    sl = (sl + 1) & (hsize - 1)
-                htab[sl] = q
+        off, R, htab = _room(M, i, k, off, R, htab, pool)
         ne = 0
         for a in range(off[i], off[i + 1]):
             s = pool[a]
