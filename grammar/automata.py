@@ -361,10 +361,17 @@ class ByteDFA:
 
     def intersect(self, other: "ByteDFA") -> "ByteDFA":
         """Minimal DFA of both languages (the product over the pairs where both live, on the joint byte classes)."""
+        return self._product(other, False)
+
+    def minus(self, other: "ByteDFA") -> "ByteDFA":
+        """Minimal DFA of the words of this language that ``other`` does not accept."""
+        return self._product(other, True)
+
+    def _product(self, other: "ByteDFA", negate: bool) -> "ByteDFA":
         a, b = self.trim()[0], other.trim()[0]
         cls, _, reps = _byte_classes_of(np.concatenate([a.trans, b.trans]))
         R, acc = _and_product(np.ascontiguousarray(a.trans[:, reps]), np.ascontiguousarray(b.trans[:, reps]),
-                              a.accept, b.accept, a.start, b.start)
+                              a.accept, b.accept, a.start, b.start, negate)
         return ByteDFA(np.ascontiguousarray(R[:, cls]), acc, 0).minimize()
 
     def equivalent(self, other: "ByteDFA") -> bool:
@@ -724,10 +731,12 @@ def _determinize_tables_py(T: np.ndarray, start_sets) -> tuple[np.ndarray, list[
 
 
 @nb.njit(cache=True, nogil=True)
-def _and_product(A, B, acc_a, acc_b, sa, sb):
-    """Reachable pairs of the product of two class tables (DEAD where either side dies): (R [M, k], accept [M])."""
+def _and_product(A, B, acc_a, acc_b, sa, sb, negate):
+    """Reachable pairs of the product of two class tables: (R [M, k], accept [M]). Accepting where both accept
+    (DEAD where either side dies), or with ``negate`` where A accepts and B does not (B's death is then a
+    non-accepting sink, state ``len(B)``)."""
     na, k = A.shape
-    nb_ = B.shape[0]
+    nb_ = B.shape[0] + 1
     idx = {}
     qa = np.empty(1024, np.int64)
     qb = np.empty(1024, np.int64)
@@ -739,10 +748,13 @@ def _and_product(A, B, acc_a, acc_b, sa, sb):
     while i < M:
         p, q = qa[i], qb[i]
         for c in range(k):
-            x, y = A[p, c], B[q, c]
-            if x < 0 or y < 0:
+            x = A[p, c]
+            y = B[q, c] if q < nb_ - 1 else -1
+            if x < 0 or (y < 0 and not negate):
                 R[i, c] = -1
                 continue
+            if y < 0:
+                y = nb_ - 1
             key = x * nb_ + y
             j = idx.get(key, -1)
             if j < 0:
@@ -765,7 +777,8 @@ def _and_product(A, B, acc_a, acc_b, sa, sb):
         i += 1
     acc = np.zeros(M, np.bool_)
     for j in range(M):
-        acc[j] = acc_a[qa[j]] and acc_b[qb[j]]
+        in_b = qb[j] < nb_ - 1 and acc_b[qb[j]]
+        acc[j] = acc_a[qa[j]] and (not in_b if negate else in_b)
     return R[:M], acc
 
 

@@ -203,6 +203,8 @@ def _canon_char_except(chars: set[str]) -> str:
 
 # all canonical escape spellings: short escapes, and lowercase \u00XX for the other controls
 _CANON_ESCAPE_RE = r'\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f])'
+# a string in canonical spelling
+_CANON_STRING_RE = '"' + _canon_char_except(set()) + '*"'
 
 
 # ------------------------------------------------------------------ integer ranges
@@ -567,13 +569,18 @@ class _Compiler:
         self.rules[name] = alts
         return name
 
-    def term(self, regex: str, hint: str = "T", also: str | None = None) -> str:
-        """A terminal of the lexemes matching ``regex`` (and ``also``, when given: see ``lexer.Terminal.also``)."""
-        key = regex if also is None else (regex, also)
+    def term(self, regex: str, hint: str = "T", also: str | None = None, minus: str | None = None,
+             lark: str | None = None) -> str:
+        """A terminal of the lexemes matching ``regex``, and ``also`` too, and ``minus`` not (see ``lexer.Terminal``);
+        ``lark``: its one regex for lark text (needed with ``minus``; with ``also`` a lookahead is written)."""
+        key = regex if also is None and minus is None else (regex, also, minus)
         if key not in self.terminals:
             name = f"{hint.upper()}_{len(self.terminals)}"
             self.terminals[key] = name
-            self.term_order.append((name, regex, also))
+            if lark is None:
+                assert minus is None
+                lark = regex if also is None else _lookahead_form(regex, also)
+            self.term_order.append((name, regex, also, minus, lark))
         return self.terminals[key]
 
     def error(self, msg: str, keyword: str, pointer: str):
@@ -1031,7 +1038,10 @@ class _Compiler:
             addl_sym = self.rule(self.fresh("pmember"), [f'{key} ":" {val}'])
         elif addl is not False:
             if names or forbidden:
-                key = self.term('"' + _not_in_regex(set(names) | forbidden) + '"', "AKEY")
+                # canonical keys but the declared ones: built as a difference (one regex of the complement is large)
+                keys = sorted(set(names) | forbidden)
+                key = self.term(_CANON_STRING_RE, "AKEY", minus="(?:" + "|".join(map(canonical_string_regex, keys)) + ")",
+                                lark='"' + _not_in_regex(set(keys)) + '"')
             else:
                 key = self.term(STRING_RE, "STRING")
             val = self.compile(addl, f"{ptr}/additionalProperties")
@@ -1167,7 +1177,7 @@ class _Compiler:
         rules reachable from ``start`` and the terminals they use (and the ignored whitespace) are kept."""
         from .lexer import Terminal
 
-        named = {name for name, _, _ in self.term_order}
+        named = {name for name, *_ in self.term_order}
         alts = {name: [alt.split() for alt in self.rules[name]] for name in self.order}
         alts["start"] = [[start_sym]]
         reach, work = {"start"}, ["start"]
@@ -1186,8 +1196,8 @@ class _Compiler:
                              for tok in alt)
                 used.update(syms)
                 rules.append((name, syms))
-        terminals = [Terminal(name, regex, is_literal=False, also=also) for name, regex, also in self.term_order
-                     if name in used]
+        terminals = [Terminal(name, regex, is_literal=False, also=also, minus=minus)
+                     for name, regex, also, minus, _ in self.term_order if name in used]
         terminals += [Terminal(name, re.escape(lit), is_literal=True) for lit, name in literals.items()]
         if self.whitespace == "flexible":
             terminals.append(Terminal("WS", _WS_RE, is_literal=False, ignored=True))
@@ -1199,8 +1209,8 @@ class _Compiler:
             alts = self.rules[name]
             lines.append(f"{name}: " + "\n    | ".join(a if a else "" for a in alts))
         lines.append("")
-        for name, regex, also in self.term_order:
-            lines.append(f"{name}: /{regex if also is None else _lookahead_form(regex, also)}/")
+        for name, _, _, _, lark in self.term_order:
+            lines.append(f"{name}: /{lark}/")
         if self.whitespace == "flexible":
             lines.append(f"WS: /{_WS_RE}/")
             lines.append("%ignore WS")

@@ -51,6 +51,7 @@ class Terminal:
     priority: int = 0
     ignored: bool = False
     also: str | None = None  # a lexeme must match this regex too (intersection; lark text writes it as a lookahead)
+    minus: str | None = None  # a lexeme must not match this regex (difference; lark text writes the whole regex)
 
 
 def label_rule(terminals: list[Terminal], matching) -> tuple[int, ...]:
@@ -92,7 +93,7 @@ class LexerAutomaton:
         # A terminal written with a lazy quantifier stops at its first possible end, as re.match (lark) does.
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
         dfas = [d.shortest_match_dfa() if uses_lazy_repeat(t.pattern) else d for t, d in zip(self.terminals, dfas)]
-        dfas = [d if t.also is None else regexes_to_dfa(t.pattern, t.also, name=t.name)
+        dfas = [d if t.also is None and t.minus is None else regexes_to_dfa(t.pattern, t.also, t.minus, name=t.name)
                 for t, d in zip(self.terminals, dfas)]
         for t, d in zip(self.terminals, dfas):
             # a terminal with an empty language is allowed (it never produces a lexeme)

@@ -702,11 +702,24 @@ def _and_patterns(a: str, b: str) -> ByteDFA:
     return _compile_pattern(a).intersect(_compile_pattern(b))
 
 
-def regexes_to_dfa(pattern: str, also: str, *, name: str | None = None) -> ByteDFA:
-    """Minimized DFA of the strings both ``pattern`` and ``also`` fullmatch (cached per pair, shared)."""
-    regex_to_dfa(pattern, name=name)
-    regex_to_dfa(also, name=name)      # errors named as regex_to_dfa names them
-    return _and_patterns(pattern, also)
+@functools.lru_cache(maxsize=1024)
+def _minus_patterns(a: str, b: str) -> ByteDFA:
+    return _compile_pattern(a).minus(_compile_pattern(b))
+
+
+def regexes_to_dfa(pattern: str, also: str | None = None, minus: str | None = None, *,
+                   name: str | None = None) -> ByteDFA:
+    """Minimized DFA of the strings ``pattern`` fullmatches, and ``also`` too, and ``minus`` not (cached per
+    pair, shared)."""
+    d = regex_to_dfa(pattern, name=name)
+    for x in (also, minus):
+        if x is not None:
+            regex_to_dfa(x, name=name)      # errors named as regex_to_dfa names them
+    if also is not None:
+        d = _and_patterns(pattern, also)
+    if minus is not None:
+        d = _minus_patterns(pattern, minus) if also is None else d.minus(_compile_pattern(minus))
+    return d
 
 
 @functools.lru_cache(maxsize=4096)
@@ -717,6 +730,8 @@ def uses_lazy_repeat(pattern: str) -> bool:
     written to stop at the *first* closing delimiter, which is what ``re.match`` (and so lark's lexer) does; the
     lexer gives them shortest-match semantics (see :class:`memgram.grammar.lexer.LexerAutomaton`).
     """
+    if not any(q in pattern for q in ("*?", "+?", "??", "}?")):
+        return False    # a lazy quantifier is written as one of these (the converse needs the parse below)
     try:
         import re._parser as sre_parse  # Python 3.11+
         import re._constants as c

@@ -281,8 +281,8 @@ def test_max_accept_len_matches_enumeration(pattern):
         assert got == brute
 
 
-def test_intersect_equals_the_product_construction():
-    """ByteDFA.intersect (numba product on joint byte classes) gives the minimal DFA of the generic product."""
+def test_intersect_and_minus_equal_the_product_construction():
+    """ByteDFA.intersect / .minus (numba product on joint byte classes) give the minimal DFA of the generic product."""
     from memgram.grammar.automata import product_dfa
     from memgram.grammar.regex import regex_to_dfa
 
@@ -292,6 +292,9 @@ def test_intersect_equals_the_product_construction():
             a, b = regex_to_dfa(p), regex_to_dfa(q)
             fast = a.intersect(b)
             slow = product_dfa(a, b, lambda x, y: x and y).minimize()
+            assert np.array_equal(fast.trans, slow.trans) and np.array_equal(fast.accept, slow.accept), (p, q)
+            fast = a.minus(b)
+            slow = product_dfa(a, b, lambda x, y: x and not y).minimize()
             assert np.array_equal(fast.trans, slow.trans) and np.array_equal(fast.accept, slow.accept), (p, q)
 
 

@@ -296,15 +296,19 @@ def assert_same_cfg(direct, loaded):
     """``schema_to_cfg`` gives the grammar lark's loader makes of ``schema_to_lark``'s text: the same terminals (by
     name: kind, priority, ignored, and a pattern of the same language: lark evaluates escapes such as ``\\x00`` in a
     /regex/ literal into the characters themselves) and the same rules (by symbol names)."""
-    from memgram.grammar.regex import regex_to_dfa
+    from memgram.grammar.regex import regex_to_dfa, regexes_to_dfa
 
     td, tl = {t.name: t for t in direct.terminals}, {t.name: t for t in loaded.terminals}
     assert td.keys() == tl.keys()
     for name, a in td.items():
         b = tl[name]
-        assert (a.is_literal, a.priority, a.ignored, b.also) == (b.is_literal, b.priority, b.ignored, None), name
+        assert (a.is_literal, a.priority, a.ignored, b.also, b.minus) == (b.is_literal, b.priority, b.ignored, None,
+                                                                          None), name
         if a.also is not None:   # lark reads it as one lookahead regex: the same parse as ours once lark evaluated escapes
             assert repr(sre_parse.parse(b.pattern)) == repr(sre_parse.parse(_lookahead_form(a.pattern, a.also))), name
+            continue
+        if a.minus is not None:  # lark gets the difference written out as one regex: the same language
+            assert regexes_to_dfa(a.pattern, None, a.minus).equivalent(regex_to_dfa(b.pattern)), name
             continue
         assert a.pattern == b.pattern or regex_to_dfa(a.pattern).equivalent(regex_to_dfa(b.pattern)), name
 
