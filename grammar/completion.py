@@ -31,7 +31,10 @@ from __future__ import annotations
 
 from collections import deque
 
+import numba as nb
 import numpy as np
+
+from .automata import _append, _lookup
 
 DEAD = -1
 
@@ -85,8 +88,40 @@ class HoleGraph:
         identically, so every S is replaced by a canonical representative of its class. Classes
         come from Moore minimisation of the S-automaton (all S reachable from any lexer
         configuration; every pattern's configurations are among them, since a hole reads any
-        bytes). Built once per grammar."""
+        bytes). Built once per grammar, in numba (:func:`_explore_raw`); :meth:`_build_canon_py` is the reference."""
+        from .automata import _moore_exact, _moore_hashed, _partition_stable
+
+        Tk = np.ascontiguousarray(self.trans[:, self.class_reps], np.int64)
+        acc, el = self.accept, np.ascontiguousarray(self.ext_live, np.bool_)
+        n_seen, St, pool, off, htab = _explore_raw(Tk, acc, el, self.start, self.FRESH)
+        nS = St.shape[0]
+        valid = St >= 0
+        Tz = np.where(valid, St, 0).astype(np.int64)
+        init = np.zeros(nS, np.int64)
+        part = _moore_hashed(init, valid, Tz)
+        if not _partition_stable(part, init, valid, Tz):
+            part = _moore_exact(init, valid, Tz)
+        members = pool[:off[nS]].tolist()
+        bounds = off[:nS + 1].tolist()
+        sets = [tuple(members[bounds[i]:bounds[i + 1]]) for i in range(nS)]
+        best: dict = {}   # class -> the id of its first (shortest, then smallest) set
+        for i, S in enumerate(sets):
+            c = int(part[i])
+            j = best.get(c)
+            if j is None or (len(S), S) < (len(sets[j]), sets[j]):
+                best[c] = i
+        rep = np.array([best[int(c)] for c in part], np.int64)
+        self._canon = {S: sets[rep[i]] for i, S in enumerate(sets)}
+        self._nb = (Tk, acc, el, pool, off, htab, rep)     # for ConfigTables
+        self._succ = {}
+        self.n_configs = int(n_seen)
+        self.n_lookahead_classes = len(best)
+
+    def _build_canon_py(self):
+        """Plain-Python :meth:`_build_canon` (the reference in the tests): the same ``_canon``."""
         FRESH = self.FRESH
+        self._canon = None
+        self._succ = {}
         seen = {(FRESH, ())}
         stack = [(FRESH, ())]
         while stack:
@@ -395,39 +430,12 @@ class ConfigTables:
     set is emitted (-2: ignored lexeme, an ε-edge); ``lab_off``/``lab_terms``: label sets (CSR)."""
 
     def __init__(self, hg: HoleGraph):
-        FRESH = hg.FRESH
-        ids = {(FRESH, ()): 0}
-        order = [(FRESH, ())]
-        i = 0
-        ncls = len(hg.class_reps)
-        rows, ends, labs = [], [], []
-        while i < len(order):
-            q, S = order[i]
-            i += 1
-            row = [-1] * ncls
-            for k, b in enumerate(hg.class_reps):
-                nx = hg.step(q, S, b)
-                if nx is None:
-                    continue
-                if nx not in ids:
-                    ids[nx] = len(order)
-                    order.append(nx)
-                row[k] = ids[nx]
-            rows.append(row)
-            if q != FRESH and hg._acc[q]:
-                e = (FRESH, hg.end_lexeme(q, S))
-                if e not in ids:
-                    ids[e] = len(order)
-                    order.append(e)
-                ends.append(ids[e])
-                labs.append(-2 if hg.ignored[q] else q)
-            else:
-                ends.append(-1)
-                labs.append(-1)
-        self.ids = ids
-        self.trans = np.array(rows, np.int64).reshape(len(order), ncls)
-        self.end = np.array(ends, np.int64)
-        self.lab = np.array(labs, np.int64)
+        Tk, acc, el, pool, off, htab, rep = hg._nb
+        trans, q, sid, end, lab, pool, off = _explore_canon(Tk, acc, el, np.asarray(hg.ignored, np.bool_), hg.start,
+                                                            hg.FRESH, pool.copy(), off.copy(), htab.copy(), rep)
+        self.trans, self.end, self.lab, self.q = trans, end, lab, q
+        self._sets = (sid, pool, off)
+        self._ids = None
         self.byte_class = np.asarray(hg.lexer.byte_class, np.int64)
         # class ids of byte_class must index class_reps
         for k, b in enumerate(hg.class_reps):
@@ -439,4 +447,269 @@ class ConfigTables:
             off.append(len(terms))
         self.lab_off = np.array(off, np.int64)
         self.lab_terms = np.array(terms, np.int64)
-        self.n_configs = len(order)
+        self.n_configs = len(self.q)
+
+    @property
+    def ids(self) -> dict:
+        """``(q, S)`` -> configuration id (built on first use)."""
+        if self._ids is None:
+            sid, pool, off = self._sets
+            members, bounds = pool.tolist(), off.tolist()
+            self._ids = {(q, tuple(members[bounds[j]:bounds[j + 1]])): i
+                         for i, (q, j) in enumerate(zip(self.q.tolist(), sid.tolist()))}
+        return self._ids
+
+
+def _config_tables_py(hg: HoleGraph):
+    """Plain-Python :class:`ConfigTables` numbering (the reference in the tests): (trans, end, lab, ids)."""
+    FRESH = hg.FRESH
+    ids = {(FRESH, ()): 0}
+    order = [(FRESH, ())]
+    i = 0
+    ncls = len(hg.class_reps)
+    rows, ends, labs = [], [], []
+    while i < len(order):
+        q, S = order[i]
+        i += 1
+        row = [-1] * ncls
+        for k, b in enumerate(hg.class_reps):
+            nx = hg.step(q, S, b)
+            if nx is None:
+                continue
+            if nx not in ids:
+                ids[nx] = len(order)
+                order.append(nx)
+            row[k] = ids[nx]
+        rows.append(row)
+        if q != FRESH and hg._acc[q]:
+            e = (FRESH, hg.end_lexeme(q, S))
+            if e not in ids:
+                ids[e] = len(order)
+                order.append(e)
+            ends.append(ids[e])
+            labs.append(-2 if hg.ignored[q] else q)
+        else:
+            ends.append(-1)
+            labs.append(-1)
+    return (np.array(rows, np.int64).reshape(len(order), ncls), np.array(ends, np.int64), np.array(labs, np.int64),
+            ids)
+
+
+@nb.njit(cache=True, nogil=True)
+def _intern(buf, n, pool, off, htab, M):
+    """The id of the sorted set ``buf[:n]`` among the M sets of ``pool``/``off`` (added if new; arrays grown):
+    (id, pool, off, htab, M)."""
+    if 2 * (M + 1) > htab.shape[0]:
+        hsize = 2 * htab.shape[0]
+        htab = np.full(hsize, -1, np.int64)
+        for q in range(M):
+            h = np.int64(1469598103934665603)
+            for a in range(off[q], off[q + 1]):
+                h = (h ^ pool[a]) * np.int64(1099511628211)
+            slot = h & (hsize - 1)
+            while htab[slot] >= 0:
+                slot = (slot + 1) & (hsize - 1)
+            htab[slot] = q
+    slot, found = _lookup(buf, n, pool, off, htab)
+    if found >= 0:
+        return found, pool, off, htab, M
+    if M + 2 > off.shape[0]:
+        o2 = np.zeros(2 * off.shape[0], np.int64)
+        o2[:M + 1] = off[:M + 1]
+        off = o2
+    pool = _append(buf, n, pool, off, M)
+    htab[slot] = M
+    return M, pool, off, htab, M + 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _step_set(Tk, acc, el, pool, off, sid, k, buf):
+    """The lookahead set after one byte of class k from set ``sid``, sorted into ``buf``: its size, or -1 when a
+    member reaches acceptance (the configuration dies)."""
+    n = 0
+    for a in range(off[sid], off[sid + 1]):
+        t = Tk[pool[a], k]
+        if t < 0:
+            continue
+        if acc[t]:
+            return -1
+        if el[t]:
+            b = n - 1
+            while b >= 0 and buf[b] > t:
+                b -= 1
+            if b >= 0 and buf[b] == t:
+                continue
+            for z in range(n, b + 1, -1):
+                buf[z] = buf[z - 1]
+            buf[b + 1] = t
+            n += 1
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _with(pool, off, sid, q, buf):
+    """Set ``sid`` with q added, sorted into ``buf``; its size."""
+    n = 0
+    done = False
+    for a in range(off[sid], off[sid + 1]):
+        s = pool[a]
+        if not done and q < s:
+            buf[n] = q
+            n += 1
+            done = True
+        buf[n] = s
+        n += 1
+    if not done:
+        buf[n] = q
+        n += 1
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _has(pool, off, sid, q):
+    for a in range(off[sid], off[sid + 1]):
+        if pool[a] == q:
+            return True
+    return False
+
+
+@nb.njit(cache=True, nogil=True)
+def _explore_raw(Tk, acc, el, start, FRESH):
+    """Phase one of :meth:`HoleGraph._build_canon`: the configurations (q, S) reachable from (FRESH, ()) without
+    canonical sets, and the S-automaton over every S met and its successors. Returns (configurations seen,
+    S table [nS, k] with -1 = dies, pool, off, htab) where set i is ``pool[off[i]:off[i+1]]``."""
+    k = Tk.shape[1]
+    nq = Tk.shape[0]
+    buf = np.empty(nq + 2, np.int32)
+    pool = np.empty(1024, np.int32)
+    off = np.zeros(1025, np.int64)
+    htab = np.full(1024, -1, np.int64)
+    e0, pool, off, htab, M = _intern(buf, 0, pool, off, htab, 0)
+    seen = {np.int64(0): np.int64(0)}
+    seen.clear()
+    cq = [np.int64(FRESH)]
+    cs = [np.int64(e0)]
+    seen[np.int64(FRESH) + (nq + 1) * np.int64(e0)] = 0
+    i = 0
+    while i < len(cq):
+        q, sid = cq[i], cs[i]
+        i += 1
+        q0 = start if q == FRESH else q
+        for c in range(k):
+            n = _step_set(Tk, acc, el, pool, off, sid, c, buf)
+            if n < 0:
+                continue
+            q2 = Tk[q0, c]
+            if q2 < 0:
+                continue
+            s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
+            key = q2 + (nq + 1) * s2
+            if key not in seen:
+                seen[key] = len(cq)
+                cq.append(q2)
+                cs.append(s2)
+        if q != FRESH and acc[q]:
+            if el[q] and not _has(pool, off, sid, q):
+                n = _with(pool, off, sid, q, buf)
+                s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
+            else:
+                s2 = sid
+            key = FRESH + (nq + 1) * s2
+            if key not in seen:
+                seen[key] = len(cq)
+                cq.append(np.int64(FRESH))
+                cs.append(s2)
+    # the S-automaton over every set met, closed under steps
+    St = np.full((max(M, 1) * 2, k), -1, np.int64)
+    j = 0
+    while j < M:
+        if M > St.shape[0]:
+            S2 = np.full((2 * M, k), -1, np.int64)
+            S2[:j] = St[:j]
+            St = S2
+        for c in range(k):
+            n = _step_set(Tk, acc, el, pool, off, j, c, buf)
+            if n < 0:
+                St[j, c] = -1
+                continue
+            s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
+            St[j, c] = s2
+        j += 1
+    return len(cq), St[:M], pool, off, htab
+
+
+@nb.njit(cache=True, nogil=True)
+def _explore_canon(Tk, acc, el, ignored, start, FRESH, pool, off, htab, rep):
+    """:class:`ConfigTables` in numba: configurations (q, canonical S) numbered breadth first from (FRESH, ()),
+    class by class, the end configuration after each row, as the Python construction did. Sets not met in phase
+    one are their own representatives. Returns (trans, q, set id, end, lab, pool, off)."""
+    k = Tk.shape[1]
+    nq = Tk.shape[0]
+    buf = np.empty(nq + 2, np.int32)
+    M = rep.shape[0]
+    e0, pool, off, htab, M = _intern(buf, 0, pool, off, htab, M)
+    ids = {np.int64(0): np.int64(0)}
+    ids.clear()
+    cq = [np.int64(FRESH)]
+    cs = [np.int64(e0)]
+    ids[np.int64(FRESH) + (nq + 1) * np.int64(e0)] = 0
+    rows = []
+    ends = []
+    labs = []
+    i = 0
+    while i < len(cq):
+        q, sid = cq[i], cs[i]
+        i += 1
+        row = np.full(k, -1, np.int64)
+        q0 = start if q == FRESH else q
+        for c in range(k):
+            n = _step_set(Tk, acc, el, pool, off, sid, c, buf)
+            if n < 0:
+                continue
+            q2 = Tk[q0, c]
+            if q2 < 0:
+                continue
+            s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
+            if s2 < rep.shape[0]:
+                s2 = rep[s2]
+            key = q2 + (nq + 1) * s2
+            if key in ids:
+                j = ids[key]
+            else:
+                j = len(cq)
+                ids[key] = j
+                cq.append(q2)
+                cs.append(s2)
+            row[c] = j
+        rows.append(row)
+        if q != FRESH and acc[q]:
+            s2 = sid
+            if el[q] and not _has(pool, off, sid, q):
+                n = _with(pool, off, sid, q, buf)
+                s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
+                if s2 < rep.shape[0]:
+                    s2 = rep[s2]
+            key = FRESH + (nq + 1) * s2
+            if key in ids:
+                j = ids[key]
+            else:
+                j = len(cq)
+                ids[key] = j
+                cq.append(np.int64(FRESH))
+                cs.append(s2)
+            ends.append(j)
+            labs.append(-2 if ignored[q] else q)
+        else:
+            ends.append(-1)
+            labs.append(-1)
+    n = len(cq)
+    trans = np.empty((n, k), np.int64)
+    for a in range(n):
+        trans[a] = rows[a]
+    qa = np.empty(n, np.int64)
+    sa = np.empty(n, np.int64)
+    for a in range(n):
+        qa[a] = cq[a]
+        sa[a] = cs[a]
+    return (trans, qa, sa, np.array(ends, np.int64), np.array(labs, np.int64), pool[:off[M]].copy(),
+            off[:M + 1].copy())

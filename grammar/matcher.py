@@ -686,11 +686,7 @@ class GrammarIndex:
         T = grammar.cfg.n_terminals
         self.T = T
         self.W = (T + 1 + 63) // 64
-        fresh = np.zeros(n, bool)
-        for (q, _S), i in ct.ids.items():
-            if q == hg.FRESH:
-                fresh[i] = True
-        self.fresh = fresh
+        self.fresh = ct.q == hg.FRESH
         # own label bits (terminals + bit T for ignored) of accepting configurations
         labels = hg.labels
         own = np.zeros((n, self.W), np.uint64)

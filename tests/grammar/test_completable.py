@@ -278,3 +278,37 @@ def test_first_sets_of_the_kernels():
     assert first(sym["start"]) == {"X", "Y", "Z"}
     assert first(sym["a"]) == {"Z"} and first(sym["b"]) == {"W"}
     assert first(tid["Y"]) == {"Y"}
+
+
+def _same_config_tables(g):
+    """The numba construction of the lookahead classes and configuration tables gives the Python one: the same
+    canonical sets, the same numbering, the same tables."""
+    import numpy as np
+
+    from memgram.grammar.completion import ConfigTables, HoleGraph, _config_tables_py
+
+    hg = HoleGraph(g.lexer)
+    ct = ConfigTables(hg)
+    canon, n_cfg, n_cls = hg._canon, hg.n_configs, hg.n_lookahead_classes
+    hg._build_canon_py()
+    assert (canon, n_cfg, n_cls) == (hg._canon, hg.n_configs, hg.n_lookahead_classes)
+    trans, end, lab, ids = _config_tables_py(hg)
+    assert np.array_equal(ct.trans, trans) and np.array_equal(ct.end, end) and np.array_equal(ct.lab, lab)
+    assert ct.ids == ids
+    return len(ids)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(grammars())
+def test_config_tables_numba_equal_python_random(gtext):
+    g, _ = _build(gtext)
+    if g is not None:
+        _same_config_tables(g)
+
+
+def test_config_tables_numba_equal_python_shipped_and_schema():
+    sizes = [_same_config_tables(Grammar.builtin(n)) for n in ("json", "cpp")]
+    schema = {"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 5},
+                                               "n": {"type": "integer", "minimum": 3}, "s": {"type": "string"}}}
+    sizes.append(_same_config_tables(Grammar.from_json_schema(schema)))
+    assert sizes[1] > 1000     # C++: thousands of configurations
