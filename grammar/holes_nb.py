@@ -573,6 +573,43 @@ def _moore(keys, delta):
     return block
 
 
+@njit(cache=True)
+def _first_codes(rx_off, rx_conf, trans):
+    """Per hole state X (CSR): the distinct codes ``k * (NC + 1) + trans[c, k]`` over its exits c, sorted."""
+    NC, ncls = trans.shape
+    NH = rx_off.shape[0] - 1
+    mark = np.full(NC, -1, np.int64)
+    off = np.zeros(NH + 1, np.int64)
+    out = [np.int64(0)]
+    out.pop()
+    buf = np.empty(NC, np.int64)
+    stamp = 0
+    for X in range(NH):
+        for k in range(ncls):
+            stamp += 1
+            n = 0
+            for a in range(rx_off[X], rx_off[X + 1]):
+                t = trans[rx_conf[a], k]
+                if t >= 0 and mark[t] != stamp:
+                    mark[t] = stamp
+                    buf[n] = t
+                    n += 1
+            b = np.sort(buf[:n])
+            for j in range(n):
+                out.append(k * (NC + 1) + b[j])
+        off[X + 1] = len(out)
+    return off, np.array(out, np.int64)
+
+
+def _per_state(owner, code, width, n):
+    """For each of n owners, its distinct codes (each < width) sorted, as bytes (a hashable, comparable key)."""
+    u = np.sort(owner * width + code)
+    if len(u):
+        u = u[np.concatenate(([True], u[1:] != u[:-1]))]
+    cut = np.searchsorted(u // width, np.arange(n + 1))
+    return [(u[cut[X]:cut[X + 1]] % width).tobytes() for X in range(n)]
+
+
 def _quotient(ht, ct):
     """Merge hole states with the same behaviour for every pattern (Moore refinement).
 
@@ -580,16 +617,17 @@ def _quotient(ht, ct):
     byte of each byte class and the lexemes ending exactly where the hole ends ((label, end)
     pairs of accepting reachable configurations); refinement: terminal successors."""
     NH = ht.n_states
-    ncls = ct.trans.shape[1]
-    keys = []
-    for X in range(NH):
-        cs = ht.rx_conf[ht.rx_off[X]:ht.rx_off[X + 1]]
-        t = ct.trans[cs]
-        first = tuple(tuple(np.unique(t[:, k][t[:, k] >= 0]).tolist()) for k in range(ncls))
-        acc = cs[ct.end[cs] >= 0]
-        zero = tuple(sorted(set(zip(ct.lab[acc].tolist(), ct.end[acc].tolist()))))
-        keys.append((first, zero))
-    block = _moore(keys, ht.delta)
+    NC, ncls = ct.trans.shape
+    # per state, as sorted code arrays: (class, configuration after it) of its exits, (label, end) of the lexemes
+    # ending where the hole ends (equal keys <=> equal sets)
+    owner = np.repeat(np.arange(NH, dtype=np.int64), np.diff(ht.rx_off))
+    cs = ht.rx_conf
+    f_off, f_code = _first_codes(ht.rx_off, cs, np.ascontiguousarray(ct.trans, np.int64))
+    first = [f_code[f_off[X]:f_off[X + 1]].tobytes() for X in range(NH)]
+    acc = ct.end[cs] >= 0
+    zero = _per_state(owner[acc], (ct.lab[cs][acc] + 2) * (NC + 1) + ct.end[cs][acc],
+                      np.int64(int(ct.lab.max(initial=0)) + 3) * (NC + 1), NH)
+    block = _moore(list(zip(first, zero)), ht.delta)
     _, rep = np.unique(block, return_index=True)      # representative state of each class
     ht.entry = np.where(ht.entry >= 0, block[np.maximum(ht.entry, 0)], -1)
     ht.eps = np.where(ht.eps >= 0, block[np.maximum(ht.eps, 0)], -1)
@@ -646,18 +684,11 @@ def _canon_tables(ht, ct):
     b_tag = np.repeat(np.arange(NH * ncls, dtype=np.int64), np.diff(ht.xb_off))
     b_of, b_k = b_tag // ncls, b_tag % ncls
 
-    def per_state(owner, code, width):
-        u = np.sort(owner * width + code)
-        if len(u):
-            u = u[np.concatenate(([True], u[1:] != u[:-1]))]
-        cut = np.searchsorted(u // width, np.arange(NH + 1))
-        return [(u[cut[X]:cut[X + 1]] % width).tobytes() for X in range(NH)]
-
     for k in range(ncls + 1):
         tgt = canon_end[z_end] if k == ncls else canon_text[k, z_end]
         ok = tgt >= 0
-        zero = per_state(z_of[ok], z_lab[ok] * (NC + 1) + tgt[ok], W)
-        first = per_state(b_of[b_k == k], ht.xb_conf[b_k == k], np.int64(NC)) if k < ncls else [b""] * NH
+        zero = _per_state(z_of[ok], z_lab[ok] * (NC + 1) + tgt[ok], W, NH)
+        first = _per_state(b_of[b_k == k], ht.xb_conf[b_k == k], np.int64(NC), NH) if k < ncls else [b""] * NH
         block = _moore(list(zip(first, zero)), ht.delta)
         _, rep = np.unique(block, return_index=True)
         canon_hole[k] = rep[block]

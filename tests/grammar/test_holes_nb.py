@@ -239,3 +239,31 @@ def test_canonical_nodes_shrink_the_automaton_and_keep_answers():
             if ps == cases[0]:
                 # a hole ending the pattern: the ~450 lexeme ends per hole state all land on one final node
                 assert 5 * len(small[3]) < len(big[3])
+
+
+def test_quotient_keys_equal_the_per_state_keys():
+    """The hole states' exit keys of the quotient, computed in one numba pass, separate exactly the states that the
+    per-state tuples (configurations after each byte class; (label, end) of lexemes ending at the hole) separate."""
+    import memgram.grammar.holes_nb as H
+
+    for name in ("json", "cpp"):
+        g = Grammar.builtin(name)
+        ct = g.config_tables
+        ht = H.HoleTables.__new__(H.HoleTables)
+        ht.r_off, ht.r_conf = H._reach_all(ct.trans)
+        bconf = np.unique(np.concatenate([[0], ct.end[ct.end >= 0]])).astype(np.int64)
+        bidx = np.full(ct.trans.shape[0], -1, np.int64)
+        bidx[bconf] = np.arange(len(bconf))
+        out = H._build_tables(ct.trans, ct.end, ct.lab, ct.lab_off, ct.lab_terms, int(g.cfg.n_terminals), ht.r_off,
+                              ht.r_conf, bidx, bconf)
+        rx_off, rx_conf = out[4], out[5]
+        f_off, f_code = H._first_codes(rx_off, rx_conf, np.ascontiguousarray(ct.trans, np.int64))
+        fast = [f_code[f_off[X]:f_off[X + 1]].tobytes() for X in range(len(rx_off) - 1)]
+        slow = []
+        for X in range(len(rx_off) - 1):
+            cs = rx_conf[rx_off[X]:rx_off[X + 1]]
+            t = ct.trans[cs]
+            slow.append(tuple(tuple(np.unique(t[:, k][t[:, k] >= 0]).tolist()) for k in range(ct.trans.shape[1])))
+        ids_f, ids_s = {}, {}
+        assert [ids_f.setdefault(k, len(ids_f)) for k in fast] == [ids_s.setdefault(k, len(ids_s)) for k in slow]
+        assert len(ids_f) > 1
