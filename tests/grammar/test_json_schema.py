@@ -589,6 +589,8 @@ def _scalar_schemas():
         {"type": "integer", "minimum": 0, "maximum": 100}, {"type": "number", "exclusiveMinimum": -1},
         {"type": "integer", "exclusiveMaximum": 42}, {"enum": ["red", "green", 7, None]},
         {"const": "a"}, {"type": ["integer", "null"]}, {"type": "boolean"}, True, {},
+        {"type": "string", "pattern": "[0-9]", "maxLength": 3}, {"type": "string", "format": "ipv4", "maxLength": 8},
+        {"type": "string", "pattern": "^[a-c]+$", "minLength": 2}, False,
     ])
 
 
@@ -631,9 +633,11 @@ def test_random_schemas_agree_with_jsonschema(schema, insts):
     except UnsupportedSchemaError:
         return
     g = LarkDynamic(text, start)
+    m = MemgramDirect(s)
     for inst in insts:
         doc = json.dumps(inst, ensure_ascii=False)
         assert g.accepts(doc) == valid(s, inst), (json.dumps(s), doc)
+        assert m.accepts(doc) == valid(s, inst), ("memgram", json.dumps(s), doc)
 
 
 @settings(max_examples=40, deadline=None)
