@@ -173,7 +173,9 @@ class Grammar:
     def from_json_schema(cls, schema, **opts) -> "Grammar":
         """The grammar of the JSON documents valid under ``schema`` (see :mod:`memgram.grammar.json_schema`; options
         ``whitespace="flexible"|"compact"``, ``strict_key_order``). Built directly, not through lark's loader: the
-        same grammar as ``from_lark(*schema_to_lark(schema, **opts))``."""
+        grammar lark's loader makes of ``schema_to_lark(schema, **opts)``, except that a string with ``pattern`` or
+        ``format`` and a length bound, which lark text can only write with a lookahead (``from_lark`` refuses
+        lookaheads), is here one terminal whose DFA is the intersection."""
         from .json_schema import schema_to_cfg
 
         with gc_paused():
