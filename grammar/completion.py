@@ -29,6 +29,7 @@ Token-boundary NFA
 """
 from __future__ import annotations
 
+import functools
 from collections import deque
 
 import numba as nb
@@ -59,12 +60,29 @@ class HoleGraph:
         self.class_reps = [reps[c] for c in sorted(reps)]
         self.labels = [tuple(x) for x in lexer.labels]
         self._succ = {}
-        # python lists for speed in the reference code
-        self._tl = self.trans.tolist()
-        self._acc = self.accept.tolist()
-        self._el = self.ext_live.tolist()
-        self._canon = None
         self._build_canon()
+
+    # python lists for speed in the reference code, made when it first runs (a compile for the numba path needs none
+    # of them: a large lexer's table as lists is ~10^5-10^6 objects for the collector to scan)
+    @functools.cached_property
+    def _tl(self):
+        return self.trans.tolist()
+
+    @functools.cached_property
+    def _acc(self):
+        return self.accept.tolist()
+
+    @functools.cached_property
+    def _el(self):
+        return self.ext_live.tolist()
+
+    @functools.cached_property
+    def _canon(self):
+        """Set -> canonical representative, as tuples (for the Python reference code; built on first use)."""
+        pool, off, nS, rep = self._canon_src
+        members, bounds = pool[:off[nS]].tolist(), off[:nS + 1].tolist()
+        sets = [tuple(members[bounds[i]:bounds[i + 1]]) for i in range(nS)]
+        return {S: sets[r] for S, r in zip(sets, rep.tolist())}
 
     # -- equivalence of lookahead sets ------------------------------------------
     def _step_S(self, S, b):
@@ -111,7 +129,7 @@ class HoleGraph:
             if j is None or (len(S), S) < (len(sets[j]), sets[j]):
                 best[c] = i
         rep = np.array([best[int(c)] for c in part], np.int64)
-        self._canon = {S: sets[rep[i]] for i, S in enumerate(sets)}
+        self._canon_src = (pool, off, nS, rep)
         self._nb = (Tk, acc, el, pool, off, htab, rep)     # for ConfigTables
         self._succ = {}
         self.n_configs = int(n_seen)
