@@ -690,13 +690,10 @@ class GrammarIndex:
         # own label bits (terminals + bit T for ignored) of accepting configurations
         labels = hg.labels
         own = np.zeros((n, self.W), np.uint64)
-        for c in range(n):
-            q = int(self.lab[c])
-            if q == -2:
-                own[c, T // 64] |= np.uint64(1) << np.uint64(T % 64)
-            elif q >= 0:
-                for t in labels[q]:
-                    own[c, t // 64] |= np.uint64(1) << np.uint64(t % 64)
+        lb = grammar.lexer.label_bits                # the label set of each lexer state, as bits
+        emits = self.lab >= 0
+        own[emits, :lb.shape[1]] = lb[self.lab[emits]]
+        own[self.lab == -2, T // 64] |= np.uint64(1) << np.uint64(T % 64)
         self.own = own
         reach = own.copy()
         tr = self.trans
