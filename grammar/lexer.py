@@ -71,6 +71,20 @@ def label_rule(terminals: list[Terminal], matching) -> tuple[int, ...]:
     return tuple(sorted(cand))
 
 
+def _with_also_minus(t: Terminal, d: ByteDFA) -> ByteDFA:
+    """Terminal t's DFA ``d`` intersected with ``t.also`` and without ``t.minus`` (cached per patterns; from ``d``
+    itself when it is a shortest-match language)."""
+    if t.also is None and t.minus is None:
+        return d
+    if not uses_lazy_repeat(t.pattern):
+        return regexes_to_dfa(t.pattern, t.also, t.minus, name=t.name)
+    if t.also is not None:
+        d = d.intersect(regex_to_dfa(t.also, name=t.name))
+    if t.minus is not None:
+        d = d.minus(regex_to_dfa(t.minus, name=t.name))
+    return d
+
+
 class LexerAutomaton:
     """Union automaton of all terminals with the documented label rule (longest match → priority → literal → set).
 
@@ -93,8 +107,7 @@ class LexerAutomaton:
         # A terminal written with a lazy quantifier stops at its first possible end, as re.match (lark) does.
         dfas = [regex_to_dfa(t.pattern, name=t.name) for t in self.terminals]
         dfas = [d.shortest_match_dfa() if uses_lazy_repeat(t.pattern) else d for t, d in zip(self.terminals, dfas)]
-        dfas = [d if t.also is None and t.minus is None else regexes_to_dfa(t.pattern, t.also, t.minus, name=t.name)
-                for t, d in zip(self.terminals, dfas)]
+        dfas = [_with_also_minus(t, d) for t, d in zip(self.terminals, dfas)]
         for t, d in zip(self.terminals, dfas):
             # a terminal with an empty language is allowed (it never produces a lexeme)
             if d.accept[d.start]:

@@ -275,3 +275,21 @@ def test_terminal_with_empty_language_is_harmless():
     L = LexerAutomaton(terms)
     assert _names(L, b"ab c") == [("ab", ["ID"]), (" ", ["WS"]), ("c", ["ID"])]
     assert all(0 not in lb for lb in L.labels)
+
+
+def test_also_and_minus_terminals():
+    """A terminal's ``also`` intersects its language and ``minus`` takes words out, after the shortest-match rule of a
+    lazy pattern; the label rule then treats it as any other terminal."""
+    from memgram.grammar.lexer import LexerAutomaton, Terminal
+
+    L = LexerAutomaton([Terminal("W", "[a-z]+", False, also="[a-z]{2,3}", minus="ab|cd"),
+                        Terminal("C", "/[*].*?[*]/", False, minus="/[*]x[*]/"), Terminal("S", " ", False)])
+    names = [t.name for t in L.terminals]
+
+    def lexes(b: bytes):
+        q = L.dfa.run(b)
+        return q >= 0 and bool(L.dfa.accept[q]) and [names[i] for i in L.labels[q]]
+
+    assert lexes(b"abc") == ["W"] and lexes(b"xy") == ["W"]
+    assert not lexes(b"ab") and not lexes(b"cd") and not lexes(b"a") and not lexes(b"abcd")
+    assert lexes(b"/*y*/") == ["C"] and not lexes(b"/*x*/") and not lexes(b"/*y*/*/")
