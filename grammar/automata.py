@@ -592,17 +592,38 @@ def _room(M, i, k, off, R, htab, pool):
         R2 = np.empty((cap, k), np.int32)
         R2[:i] = R[:i]
         R = R2
-    hsize = htab.shape[0]
-    if 2 * (M + k) > hsize:
-        while 2 * (M + k) > hsize:
-            hsize *= 2
-        htab = np.full(hsize, -1, np.int64)
-        for q in range(M):
-            slot = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
-            while htab[slot] >= 0:
-                slot = (slot + 1) & (hsize - 1)
-            htab[slot] = q
+    if 2 * (M + k) > htab.shape[0]:
+        htab = rehash(pool, off, M, 2 * (M + k))
     return off, R, htab
+
+
+@nb.njit(cache=True, nogil=True)
+def rehash(pool, off, M, need):
+    """A new open-addressing table (a power of two >= ``need``, at least the old size's double) of the M sets."""
+    hsize = 4096
+    while hsize < need:
+        hsize *= 2
+    htab = np.full(hsize, -1, np.int64)
+    for q in range(M):
+        slot = _hash(pool, off[q], off[q + 1]) & (hsize - 1)
+        while htab[slot] >= 0:
+            slot = (slot + 1) & (hsize - 1)
+        htab[slot] = q
+    return htab
+
+
+@nb.njit(cache=True, nogil=True)
+def insert_sorted(buf, n, t):
+    """Insert t into the sorted distinct ``buf[:n]`` (kept distinct); the new size."""
+    b = n - 1
+    while b >= 0 and buf[b] > t:
+        b -= 1
+    if b >= 0 and buf[b] == t:
+        return n
+    for z in range(n, b + 1, -1):
+        buf[z] = buf[z - 1]
+    buf[b + 1] = t
+    return n + 1
 
 
 @nb.njit(cache=True, nogil=True)
@@ -650,16 +671,7 @@ def _subsets(Tr, start_pool, start_off):
                 t = Tr[pool[a], c]
                 if t < 0:
                     continue
-                # insert t into the sorted buffer (members are few)
-                b = n - 1
-                while b >= 0 and buf[b] > t:
-                    b -= 1
-                if b >= 0 and buf[b] == t:
-                    continue
-                for z in range(n, b + 1, -1):
-                    buf[z] = buf[z - 1]
-                buf[b + 1] = t
-                n += 1
+                n = insert_sorted(buf, n, t)       # members are few
             if n == 0:
                 R[i, c] = -1
                 continue

@@ -35,7 +35,7 @@ from collections import deque
 import numba as nb
 import numpy as np
 
-from .automata import _append, _lookup
+from .automata import _append, _lookup, insert_sorted, rehash
 
 DEAD = -1
 
@@ -518,16 +518,7 @@ def _intern(buf, n, pool, off, htab, M):
     """The id of the sorted set ``buf[:n]`` among the M sets of ``pool``/``off`` (added if new; arrays grown):
     (id, pool, off, htab, M)."""
     if 2 * (M + 1) > htab.shape[0]:
-        hsize = 2 * htab.shape[0]
-        htab = np.full(hsize, -1, np.int64)
-        for q in range(M):
-            h = np.int64(1469598103934665603)
-            for a in range(off[q], off[q + 1]):
-                h = (h ^ pool[a]) * np.int64(1099511628211)
-            slot = h & (hsize - 1)
-            while htab[slot] >= 0:
-                slot = (slot + 1) & (hsize - 1)
-            htab[slot] = q
+        htab = rehash(pool, off, M, 2 * htab.shape[0])
     slot, found = _lookup(buf, n, pool, off, htab)
     if found >= 0:
         return found, pool, off, htab, M
@@ -538,6 +529,19 @@ def _intern(buf, n, pool, off, htab, M):
     pool = _append(buf, n, pool, off, M)
     htab[slot] = M
     return M, pool, off, htab, M + 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _config_id(ids, q, s, nq, cq, cs):
+    """The number of configuration (q, set s), appended to ``cq``/``cs`` if new."""
+    key = q + (nq + 1) * s
+    if key in ids:
+        return ids[key]
+    j = len(cq)
+    ids[key] = j
+    cq.append(q)
+    cs.append(s)
+    return j
 
 
 @nb.njit(cache=True, nogil=True)
@@ -552,15 +556,7 @@ def _step_set(Tk, acc, el, pool, off, sid, k, buf):
         if acc[t]:
             return -1
         if el[t]:
-            b = n - 1
-            while b >= 0 and buf[b] > t:
-                b -= 1
-            if b >= 0 and buf[b] == t:
-                continue
-            for z in range(n, b + 1, -1):
-                buf[z] = buf[z - 1]
-            buf[b + 1] = t
-            n += 1
+            n = insert_sorted(buf, n, t)
     return n
 
 
@@ -621,22 +617,14 @@ def _explore_raw(Tk, acc, el, start, FRESH):
             if q2 < 0:
                 continue
             s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
-            key = q2 + (nq + 1) * s2
-            if key not in seen:
-                seen[key] = len(cq)
-                cq.append(q2)
-                cs.append(s2)
+            _config_id(seen, q2, s2, nq, cq, cs)
         if q != FRESH and acc[q]:
             if el[q] and not _has(pool, off, sid, q):
                 n = _with(pool, off, sid, q, buf)
                 s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
             else:
                 s2 = sid
-            key = FRESH + (nq + 1) * s2
-            if key not in seen:
-                seen[key] = len(cq)
-                cq.append(np.int64(FRESH))
-                cs.append(s2)
+            _config_id(seen, np.int64(FRESH), s2, nq, cq, cs)
     # the S-automaton over every set met, closed under steps
     St = np.full((max(M, 1) * 2, k), -1, np.int64)
     j = 0
@@ -690,15 +678,7 @@ def _explore_canon(Tk, acc, el, ignored, start, FRESH, pool, off, htab, rep):
             s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
             if s2 < rep.shape[0]:
                 s2 = rep[s2]
-            key = q2 + (nq + 1) * s2
-            if key in ids:
-                j = ids[key]
-            else:
-                j = len(cq)
-                ids[key] = j
-                cq.append(q2)
-                cs.append(s2)
-            row[c] = j
+            row[c] = _config_id(ids, q2, s2, nq, cq, cs)
         rows.append(row)
         if q != FRESH and acc[q]:
             s2 = sid
@@ -707,15 +687,7 @@ def _explore_canon(Tk, acc, el, ignored, start, FRESH, pool, off, htab, rep):
                 s2, pool, off, htab, M = _intern(buf, n, pool, off, htab, M)
                 if s2 < rep.shape[0]:
                     s2 = rep[s2]
-            key = FRESH + (nq + 1) * s2
-            if key in ids:
-                j = ids[key]
-            else:
-                j = len(cq)
-                ids[key] = j
-                cq.append(np.int64(FRESH))
-                cs.append(s2)
-            ends.append(j)
+            ends.append(_config_id(ids, np.int64(FRESH), s2, nq, cq, cs))
             labs.append(-2 if ignored[q] else q)
         else:
             ends.append(-1)
