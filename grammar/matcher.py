@@ -64,7 +64,7 @@ class PNode:
     items ``(rule, dot)`` predicted here (origin: this node), shared by all nodes that predict the same nonterminals;
     ``akey`` the acceptable terminals (+ the "ignored" bit) as an int."""
 
-    __slots__ = ("kern", "pred", "akey", "accepts", "memo", "__weakref__")
+    __slots__ = ("kern", "pred", "akey", "accepts", "memo", "nid", "arow", "__weakref__")
 
 
 class Parser:
@@ -86,6 +86,9 @@ class Parser:
         self.ign_bit = 1 << self.T
         self._predictions: dict = {}
         self._completions: dict = {}
+        self.nodes: list = []           # every node built, by ``nid`` (all stay reachable from the root's memo anyway)
+        self.on_node = None             # hooks of the index: a node was built / a scan was computed
+        self.on_scan = None
         self.root = self._build([(0, 0, None)])
 
     def _prediction(self, P: frozenset):
@@ -207,6 +210,11 @@ class Parser:
                 ak |= 1 << s
         node.akey = ak
         node.memo = {}
+        node.nid = len(self.nodes)
+        node.arow = -1
+        self.nodes.append(node)
+        if self.on_node is not None:
+            self.on_node(node)
         return node
 
     def scan(self, node, q):
@@ -223,6 +231,8 @@ class Parser:
                 kernel.append((r, d + 1, node))
         out = self._build(kernel) if kernel else None
         memo[q] = out
+        if self.on_scan is not None:
+            self.on_scan(node, q, out)
         return out
 
 
@@ -519,11 +529,9 @@ def _group_events(ev_cfg, ev_node, n, bounds):
 
 
 @nb.njit(cache=True, nogil=True)
-def _ok_useful(reach, own, end, words):
-    """(ok, useful): ok[c] = reach[c] meets the acceptable set ``words``; useful[c] = c ends a lexeme labelled with
-    one of them."""
-    ok = np.empty(reach.shape[0], np.bool_)
-    useful = np.empty(reach.shape[0], np.bool_)
+def _ok_useful(reach, own, end, words, ok, useful):
+    """Fill (ok, useful): ok[c] = reach[c] meets the acceptable set ``words``; useful[c] = c ends a lexeme labelled
+    with one of them."""
     for c in range(reach.shape[0]):
         a = False
         b = False
@@ -534,7 +542,6 @@ def _ok_useful(reach, own, end, words):
                 b = True
         ok[c] = a
         useful[c] = b and end[c] >= 0
-    return ok, useful
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -654,6 +661,107 @@ def _or_piece(dst, base, ids):
         dst[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
 
 
+# ----------------------------------------------------------------------------- composed masks in one call
+# The parser's transitions as an open-addressing table: key nid * n_labels + q -> the node after the lexeme (its nid),
+# -2 where no label fits (dead); keys -1 = empty. The capacity is a power of two, at most half full.
+@nb.njit(cache=True, nogil=True, inline="always")
+def _mh_slot(keys, key):
+    m = np.uint64(keys.shape[0] - 1)
+    h = (np.uint64(key) * np.uint64(11400714819323198485)) >> np.uint64(17)
+    i = np.int64(h & m)
+    while keys[i] != -1 and keys[i] != key:
+        i = (i + 1) & (keys.shape[0] - 1)
+    return i
+
+
+@nb.njit(cache=True, nogil=True)
+def _mh_put(keys, vals, key, val):
+    """Insert or overwrite; returns True when the key is new."""
+    i = _mh_slot(keys, key)
+    new = keys[i] == -1
+    keys[i] = key
+    vals[i] = val
+    return new
+
+
+@nb.njit(cache=True, nogil=True)
+def _mh_rehash(old_keys, old_vals, keys, vals):
+    for i in range(old_keys.shape[0]):
+        if old_keys[i] != -1:
+            j = _mh_slot(keys, old_keys[i])
+            keys[j] = old_keys[i]
+            vals[j] = old_vals[i]
+
+
+@nb.njit(cache=True, nogil=True)
+def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals, n_labels, wt, pool, grp, stk, need):
+    """OR into ``u`` the tokens of the walks ``roots`` (rows (walk, node)) and, recursively, of the walks below their
+    events, as :meth:`GrammarIndex.collect` does, but all in one call from the tables of walks kept for every
+    acceptable set: walk w = ``wt[w]`` (state, first token, end, first group, end) over ``pool`` (token, last
+    configuration) and ``grp`` (event configuration, walk below it). State 1: ready; anything else stops the call
+    (returns False) with ``need`` = (state, walk, -, stack size) -- 2: Python prepares the walk, 0: no kept walk, the
+    caller computes the mask another way -- or (3, node, label, stack size) when the parser's step is not in the
+    table yet. The work left is on ``stk`` (rows (walk, node, next group or -1 before its tokens)): the call after
+    Python filled in what was needed resumes it (``n_resume`` = that stack size; 0: start from ``roots``)."""
+    n_st = n_resume
+    if n_resume == 0:
+        for i in range(roots.shape[0]):
+            stk[n_st, 0] = roots[i, 0]
+            stk[n_st, 1] = roots[i, 1]
+            stk[n_st, 2] = -1
+            n_st += 1
+    while n_st > 0:
+        n_st -= 1
+        w = stk[n_st, 0]
+        nd = stk[n_st, 1]
+        g0 = stk[n_st, 2]
+        if wt[w, 0] != 1:
+            need[0] = wt[w, 0]
+            need[1] = w
+            need[3] = n_st + 1
+            return False
+        a = node_arow[nd]
+        if g0 < 0:
+            for j in range(wt[w, 1], wt[w, 2]):
+                cf = pool[1, j]
+                if cf < 0 or oks[a, cf]:        # -1: a walk under one acceptable set (see _fast_root)
+                    t = pool[0, j]
+                    u[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            g0 = wt[w, 3]
+        for g in range(g0, wt[w, 4]):
+            ce = grp[0, g]
+            if not usefuls[a, ce]:
+                continue
+            q = lab[ce]
+            n2 = nd
+            if q != -2:
+                i = _mh_slot(mh_keys, nd * n_labels + q)
+                if mh_keys[i] == -1:
+                    stk[n_st, 2] = g           # this walk resumes at this group
+                    need[0] = 3
+                    need[1] = nd
+                    need[2] = q
+                    need[3] = n_st + 1
+                    return False
+                n2 = mh_vals[i]
+                if n2 < 0:
+                    continue
+            if n_st + 2 > stk.shape[0]:
+                need[0] = 0
+                need[1] = -1
+                return False
+            # the rest of this walk's groups after the walk below (order does not matter: all are ORed)
+            stk[n_st, 0] = w
+            stk[n_st, 1] = nd
+            stk[n_st, 2] = g + 1
+            stk[n_st + 1, 0] = grp[1, g]
+            stk[n_st + 1, 1] = n2
+            stk[n_st + 1, 2] = -1
+            n_st += 2
+            break
+    return True
+
+
 # ----------------------------------------------------------------------------- per (grammar, tokenizer)
 class GrammarIndex:
     """Everything computed once per (grammar, token table): configuration tables, ``reach``,
@@ -707,19 +815,30 @@ class GrammarIndex:
                 break
             reach = new
         self.reach = reach
+        self._akeys: dict = {}
+        self._arow_of: dict = {}                      # acceptable set -> its row of _oks / _usefuls
+        self._oks = np.zeros((16, n), np.bool_)
+        self._usefuls = np.zeros((16, n), np.bool_)
+        self._node_arow = np.zeros(256, np.int32)    # node (nid) -> its row
+        self._mh_keys = np.full(1024, -1, np.int64)  # the parser's steps for _compose (see _mh_slot)
+        self._mh_vals = np.zeros(1024, np.int32)
+        self._mh_n = 0
+        self._n_labels = max(1, len(labels))
         self.parser = Parser(grammar.cfg, labels)
+        self.parser.on_node = self._on_node
+        self.parser.on_scan = self._on_scan
+        self._on_node(self.parser.root)
         trie = table.trie
         self.trie = trie
         self.stk = np.zeros(trie.max_depth + 2, np.int64)
         self.ev_node = np.zeros(max(1, trie.n_nodes), np.int64)
         self.ev_cfg = np.zeros(max(1, trie.n_nodes), np.int64)
         self.ev_bounds = np.zeros(max(1, trie.n_nodes) + 1, np.int64)
-        self._akeys: dict = {}
         self._pieces: dict = {}
         self._masks: dict = {}      # matcher state (its branches) -> finished mask
         self.root_starts = np.array([-1], np.int64)
         self.root_starts.setflags(write=False)      # as the event groups' nodes (bytes views): one _walk signature
-        self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0, "shared": 0}
+        self.stats = {"walks": 0, "piece_hits": 0, "sliced": 0, "shared": 0, "fast": 0}
         self._slice_of: dict = {}
         self._mark = np.full(n, -1, np.int64)
         self._wide = np.zeros(n, np.int8)        # 0 unknown, 1 wide, 2 narrow (see slice_for)
@@ -746,14 +865,218 @@ class GrammarIndex:
         self._ends = self.end >= 0
         self._sub_ids = np.zeros(self.ROOT_TOKENS, np.int32)
         self._sub_cfgs = np.zeros(self.ROOT_TOKENS, np.int32)
+        self._init_walk_tables()
 
     def tables_for(self, akey):
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
         r = self._akeys.get(akey)
         if r is None:
-            words = np.frombuffer(akey.to_bytes(8 * self.W, "little"), "<u8")
-            r = self._akeys[akey] = _ok_useful(self.reach, self.own, self.end, words)
+            self._new_arow(akey)
+            r = self._akeys[akey]
         return r
+
+    def _new_arow(self, akey):
+        r = len(self._arow_of)
+        if r == self._oks.shape[0]:
+            self._oks = np.concatenate([self._oks, np.zeros_like(self._oks)])
+            self._usefuls = np.concatenate([self._usefuls, np.zeros_like(self._usefuls)])
+        ok, useful = self._oks[r], self._usefuls[r]
+        _ok_useful(self.reach, self.own, self.end, np.frombuffer(akey.to_bytes(8 * self.W, "little"), "<u8"), ok,
+                   useful)
+        self._arow_of[akey] = r
+        self._akeys[akey] = (ok, useful)
+        return r
+
+    def _on_node(self, node):
+        r = self._arow_of.get(node.akey)
+        if r is None:
+            r = self._new_arow(node.akey)
+        node.arow = r
+        if node.nid >= len(self._node_arow):
+            self._node_arow = np.concatenate([self._node_arow, np.zeros_like(self._node_arow)])
+        self._node_arow[node.nid] = r
+
+    def _on_scan(self, node, q, out):
+        if 2 * (self._mh_n + 1) > len(self._mh_keys):
+            keys = np.full(2 * len(self._mh_keys), -1, np.int64)
+            vals = np.zeros(len(keys), np.int32)
+            _mh_rehash(self._mh_keys, self._mh_vals, keys, vals)
+            self._mh_keys, self._mh_vals = keys, vals
+        if _mh_put(self._mh_keys, self._mh_vals, node.nid * self._n_labels + q, -2 if out is None else out.nid):
+            self._mh_n += 1
+
+    # ------------------------------------------------------------------ masks composed in one numba call
+    # Where every walk a mask needs is kept for every acceptable set (root walks from precompute_roots, walks below
+    # events from _shared_sub), the mask is composed by _compose from flat tables instead of by collect's recursion
+    # of Python calls; anything else (a walk per set, a per-set slice) falls back to collect. 0: always collect.
+    FAST = 1
+    FAST_POOL = 4_000_000     # tokens listed in the tables at most (32 MB); past that, new walks fall back
+
+    def _init_walk_tables(self):
+        """Walk w < n_configs: the root walk of configuration w; later ones: walks below events, numbered when first
+        met (``_wid_of`` by their key in ``_subs``; ``_winfo`` = how to make them)."""
+        n = self.n_configs
+        self._wt = np.zeros((max(64, 2 * n), 5), np.int64)
+        for c in range(n):
+            sp = self._rt_span[c]
+            if sp is not None:
+                self._wt[c, :3] = (2, sp[0], sp[1])
+        self._n_walks = n
+        k = len(self._rt_tok)
+        self._pool = np.zeros((2, max(1024, 2 * k)), np.int32)
+        self._pool[0, :k] = self._rt_tok
+        self._pool[1, :k] = self._rt_cfg
+        self._pool_n = k
+        self._grp = np.zeros((2, 1024), np.int32)
+        self._grp_n = 0
+        self._wid_of: dict = {}
+        self._winfo: list = []
+        self._kcut: dict = {}
+        self._set_walks: dict = {}    # (configuration, acceptable row) -> table walk of its root piece (-1: none)
+        self._set_base: dict = {}     # such a walk -> its block of tokens (a slice's, or its own mask)
+        self._stk = np.zeros((4096, 3), np.int64)
+        self._need = np.zeros(4, np.int64)
+
+    FAST_PRECOMPUTE = 512     # walks prepared when the index is built (the rest when first needed)
+
+    def precompute_walks(self):
+        """Prepare the walks of the tables that the root walks lead to (below their events, recursively), once per
+        index, so that a first mask finds them ready (bench/mask_latency.py schemas: ~54 walks, ~2 ms per index)."""
+        w = 0
+        while w < self._n_walks and w < self.n_configs + self.FAST_PRECOMPUTE:
+            if self._wt[w, 0] == 2:
+                self._prepare_walk(w)
+            w += 1
+
+    def _prepare_walk(self, w):
+        """Fill in walk w of the tables (its tokens and event groups), or mark it as not kept (state 0)."""
+        n = self.n_configs
+        if w < n:
+            _, _, lo, hi, groups = self._shared_root(w)
+        else:
+            kb, t, e, key = self._winfo[w - n]
+            r = self._shared_sub(key, kb, e, t)
+            if r is None or self._pool_n + r[3] > self.FAST_POOL:
+                self._wt[w, 0] = 0
+                return
+            ids, cfgs, _, k, groups = r
+            lo, hi = self._pool_n, self._pool_n + k
+            self._pool_grow(hi)
+            self._pool[0, lo:hi] = ids
+            self._pool[1, lo:hi] = cfgs
+            self._pool_n = hi
+        self._wt[w, 1:3] = (lo, hi)
+        self._add_groups(w, groups)
+
+    def _fast_root(self, c, node, u, roots):
+        """Add the root walk of (c, node) to ``roots`` (a block of tokens it allows, a slice's or a piece's own, ORed
+        into ``u``); False where collect must do it (a walk past FAST_POOL)."""
+        if self._wt[c, 0]:
+            sd = self.slice_for(c)
+            k = 0
+            if sd is not None:
+                key = (c, node.arow)
+                k = self._kcut.get(key)
+                if k is None:
+                    k = self._kcut[key] = int(_level_cut(self._oks[node.arow], sd[1], sd[2], sd[3], sd[0].max_len))
+                if k >= 0:
+                    _or_into(u, sd[0].upto[k])
+            if k >= 0:
+                roots.append(c)
+                roots.append(node.nid)
+                return True
+        # no walk kept for every set, or levels mixed under this one: the piece of this set (walked once, see piece)
+        # as a walk of its own whose tokens need no filter
+        key = (c, node.arow)
+        w = self._set_walks.get(key)
+        if w is None:
+            w = self._set_walks[key] = self._piece_walk(c, node)
+        if w < 0:
+            return False
+        base = self._set_base.get(w)
+        if base is not None:
+            _or_into(u, base)
+        roots.append(w)
+        roots.append(node.nid)
+        return True
+
+    def _piece_walk(self, c, node):
+        """Table walk of the root piece of (c, node.akey), or -1 when it does not fit FAST_POOL."""
+        base, ids, groups = self.piece(("r", c, node.akey), self.root_starts, c, node.akey)
+        lo, hi = self._pool_n, self._pool_n + len(ids)
+        if hi > self.FAST_POOL:
+            return -1
+        self._pool_grow(hi)
+        self._pool[0, lo:hi] = ids
+        self._pool[1, lo:hi] = -1
+        self._pool_n = hi
+        w = self._new_walk(None)
+        self._wt[w, 1:3] = (lo, hi)
+        self._add_groups(w, groups)
+        if len(base):
+            self._set_base[w] = base
+        return w
+
+    def _pool_grow(self, hi):
+        if hi > self._pool.shape[1]:
+            pool = np.zeros((2, max(hi, 2 * self._pool.shape[1])), np.int32)
+            pool[:, :self._pool_n] = self._pool[:, :self._pool_n]
+            self._pool = pool
+
+    def _new_walk(self, info):
+        w = self._n_walks
+        if w == self._wt.shape[0]:
+            self._wt = np.concatenate([self._wt, np.zeros_like(self._wt)])
+        self._wt[w, 0] = 2
+        self._winfo.append(info)
+        self._n_walks += 1
+        return w
+
+    def _add_groups(self, w, groups):
+        """Append walk w's event groups (their walks numbered when new) and mark it ready."""
+        g_lo = self._grp_n
+        if g_lo + len(groups) > self._grp.shape[1]:
+            grp = np.zeros((2, max(g_lo + len(groups), 2 * self._grp.shape[1])), np.int32)
+            grp[:, :g_lo] = self._grp[:, :g_lo]
+            self._grp = grp
+        for i, (c, kb, t, e, key) in enumerate(groups):
+            child = self._wid_of.get(key)
+            if child is None:
+                child = self._wid_of[key] = self._new_walk((kb, t, e, key))
+            self._grp[0, g_lo + i] = c
+            self._grp[1, g_lo + i] = child
+        self._grp_n = g_lo + len(groups)
+        self._wt[w, 0] = 1
+        self._wt[w, 3:5] = (g_lo, self._grp_n)
+
+    def _fast_mask(self, branches, u):
+        """The mask of ``branches`` ORed into ``u`` by :func:`_compose`; False where collect must make it."""
+        roots = []
+        end = self._end_list
+        for c, node in branches:
+            if not self._fast_root(c, node, u, roots):
+                return False
+            e = end[c]
+            if e >= 0:
+                n2 = self.step_node(node, c)
+                if n2 is not None and not self._fast_root(e, n2, u, roots):
+                    return False
+        r = np.array(roots, np.int64).reshape(-1, 2)
+        need = self._need
+        resume = 0
+        while not _compose(u, r, resume, self._node_arow, self._oks, self._usefuls, self.lab, self._mh_keys,
+                           self._mh_vals, self._n_labels, self._wt, self._pool, self._grp, self._stk, need):
+            kind = int(need[0])
+            resume = int(need[3])
+            if kind == 2:
+                self._prepare_walk(int(need[1]))
+            elif kind == 3:
+                node, q = self.parser.nodes[int(need[1])], int(need[2])
+                self._on_scan(node, q, self.parser.scan(node, q))
+            else:
+                return False
+        self.stats["fast"] += 1
+        return True
 
     SLICE_MIN_BYTES = 64
 
@@ -976,6 +1299,7 @@ class GrammarIndex:
         self._rt_cfg = out_cfg[:p_tok].copy()
         self._rt_ev_node = out_ev_node[:p_ev].copy()
         self._rt_ev_cfg = out_ev_cfg[:p_ev].copy()
+        self._init_walk_tables()
 
     def _shared_root(self, c):
         """(tokens, their configurations, first, end, event groups) of configuration c's walk for every acceptable
@@ -1045,6 +1369,7 @@ def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
             idx = per[table.key] = GrammarIndex(grammar, table)
             idx.precompute_slices()
             idx.precompute_roots()
+            idx.precompute_walks()
             Matcher(idx).mask()     # the first mask of every sequence: its walks are cached with the index
     return idx
 
@@ -1165,13 +1490,15 @@ class Matcher:
             _unpack_mask(u, done[0], done[1], ix.width)      # that reaches it holds the very same nodes)
             return out
         u[:] = 0
-        for c, node in branches:
-            ix.collect(("r", c, node.akey), node, ix.root_starts, c, u)
-            if ix.end[c] >= 0:  # the lexeme in progress may also end before the next token
-                n2 = ix.step_node(node, c)
-                if n2 is not None:
-                    e = int(ix.end[c])
-                    ix.collect(("r", e, n2.akey), n2, ix.root_starts, e, u)
+        if not (ix.FAST and ix.SHARED_FIRST and ix._fast_mask(branches, u)):
+            u[:] = 0
+            for c, node in branches:
+                ix.collect(("r", c, node.akey), node, ix.root_starts, c, u)
+                if ix.end[c] >= 0:  # the lexeme in progress may also end before the next token
+                    n2 = ix.step_node(node, c)
+                    if n2 is not None:
+                        e = int(ix.end[c])
+                        ix.collect(("r", e, n2.akey), n2, ix.root_starts, e, u)
         if len(self._eos) and self.is_accepting():
             for e in self._eos.tolist():
                 u[e >> 5] |= np.uint32(1) << np.uint32(e & 31)
