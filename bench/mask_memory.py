@@ -47,10 +47,11 @@ def held(ix):
 def held_shared(ix):
     """(bytes held by the walks kept for every acceptable set: root walks made with the index, walks below events;
     their event groups' node bytes included), (root walks, walks below events)."""
-    total = sum(a.nbytes for a in (ix._rt_tok, ix._rt_cfg, ix._rt_ev_node, ix._rt_ev_cfg))
+    total = ix._pool.nbytes + sum(a.nbytes for a in (ix._rt_ev_node, ix._rt_ev_cfg))   # the lists of every walk
+    total += ix._wt.nbytes + ix._grp.nbytes
     subs = [r for r in ix._subs.values() if r]
-    for tok, cfg, _, _, groups in subs:
-        total += tok.nbytes + cfg.nbytes + sum(len(g[1]) for g in groups)
+    for _, _, groups in subs:
+        total += sum(len(g[1]) for g in groups)
     for groups in ix._rt_groups:
         total += sum(len(g[1]) for g in groups or ())
     return total, (sum(r is not None for r in ix._rt_span), len(subs))

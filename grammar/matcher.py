@@ -22,6 +22,12 @@ Mask of one branch (``A`` = the terminals the parser accepts next, plus "ignored
   event's: one walk with every configuration allowed, listing (token, last configuration) and all events, serves every
   ``A`` by filtering (:meth:`GrammarIndex.precompute_roots`: made for every configuration with the index, and below
   event nodes when first needed, where the list stays short); a piece under one ``A`` is filtered, not walked.
+* Composition: where every walk a mask needs is kept for every acceptable set (or, from the root, as the piece of
+  this set), the mask is made by one numba call (:func:`_compose`) from flat tables of those walks and of the parser's
+  steps, instead of by :meth:`GrammarIndex.collect`'s recursion of Python calls; it returns to Python only for what is
+  not in the tables yet (a parser step: the Earley parser is Python; a walk below an event first met). Walks below the
+  root walks' events are prepared with the index (:meth:`GrammarIndex.precompute_walks`). ``collect`` stays the
+  fallback (walks too long to keep, as most of C++'s) and the reference (``GrammarIndex.FAST = 0``).
 * Finished masks are kept per index by matcher state (the branches; item sets are shared, so a later sequence
   of the same grammar that reaches a state holds the same nodes): a served schema's second request is a copy.
 * Slices (:meth:`GrammarIndex.slice_for`): where the fate of a token made of "string content"
@@ -858,7 +864,9 @@ class GrammarIndex:
         # walks kept for every acceptable set: from the root (filled by precompute_roots), below events (_shared_sub)
         self._rt_span = [None] * n
         self._rt_groups = [None] * n
-        self._rt_tok = self._rt_cfg = self._rt_ev_node = self._rt_ev_cfg = np.zeros(0, np.int32)
+        self._rt_ev_node = self._rt_ev_cfg = np.zeros(0, np.int32)
+        self._pool = np.zeros((2, 1024), np.int32)   # (token, last configuration) of every walk kept for every set
+        self._pool_n = 0
         self._subs: dict = {}
         self._end_list = self.end.tolist()
         self._every = np.ones(n, np.bool_)
@@ -922,11 +930,6 @@ class GrammarIndex:
             if sp is not None:
                 self._wt[c, :3] = (2, sp[0], sp[1])
         self._n_walks = n
-        k = len(self._rt_tok)
-        self._pool = np.zeros((2, max(1024, 2 * k)), np.int32)
-        self._pool[0, :k] = self._rt_tok
-        self._pool[1, :k] = self._rt_cfg
-        self._pool_n = k
         self._grp = np.zeros((2, 1024), np.int32)
         self._grp_n = 0
         self._wid_of: dict = {}
@@ -936,6 +939,7 @@ class GrammarIndex:
         self._set_base: dict = {}     # such a walk -> its block of tokens (a slice's, or its own mask)
         self._stk = np.zeros((4096, 3), np.int64)
         self._need = np.zeros(4, np.int64)
+        self._roots = np.zeros((4, 2), np.int64)
 
     FAST_PRECOMPUTE = 512     # walks prepared when the index is built (the rest when first needed)
 
@@ -947,6 +951,7 @@ class GrammarIndex:
             if self._wt[w, 0] == 2:
                 self._prepare_walk(w)
             w += 1
+        self._pool = self._pool[:, :max(self._pool_n, 1024)].copy()     # no slack while nothing is added
 
     def _prepare_walk(self, w):
         """Fill in walk w of the tables (its tokens and event groups), or mark it as not kept (state 0)."""
@@ -956,15 +961,10 @@ class GrammarIndex:
         else:
             kb, t, e, key = self._winfo[w - n]
             r = self._shared_sub(key, kb, e, t)
-            if r is None or self._pool_n + r[3] > self.FAST_POOL:
+            if r is None:
                 self._wt[w, 0] = 0
                 return
-            ids, cfgs, _, k, groups = r
-            lo, hi = self._pool_n, self._pool_n + k
-            self._pool_grow(hi)
-            self._pool[0, lo:hi] = ids
-            self._pool[1, lo:hi] = cfgs
-            self._pool_n = hi
+            _, _, lo, hi, groups = r
         self._wt[w, 1:3] = (lo, hi)
         self._add_groups(w, groups)
 
@@ -982,8 +982,7 @@ class GrammarIndex:
                 if k >= 0:
                     _or_into(u, sd[0].upto[k])
             if k >= 0:
-                roots.append(c)
-                roots.append(node.nid)
+                roots.append((c, node.nid))
                 return True
         # no walk kept for every set, or levels mixed under this one: the piece of this set (walked once, see piece)
         # as a walk of its own whose tokens need no filter
@@ -996,8 +995,7 @@ class GrammarIndex:
         base = self._set_base.get(w)
         if base is not None:
             _or_into(u, base)
-        roots.append(w)
-        roots.append(node.nid)
+        roots.append((w, node.nid))
         return True
 
     def _piece_walk(self, c, node):
@@ -1019,7 +1017,7 @@ class GrammarIndex:
 
     def _pool_grow(self, hi):
         if hi > self._pool.shape[1]:
-            pool = np.zeros((2, max(hi, 2 * self._pool.shape[1])), np.int32)
+            pool = np.zeros((2, max(hi + 4096, self._pool.shape[1] * 5 // 4)), np.int32)     # (held per index)
             pool[:, :self._pool_n] = self._pool[:, :self._pool_n]
             self._pool = pool
 
@@ -1061,7 +1059,13 @@ class GrammarIndex:
                 n2 = self.step_node(node, c)
                 if n2 is not None and not self._fast_root(e, n2, u, roots):
                     return False
-        r = np.array(roots, np.int64).reshape(-1, 2)
+        r = self._roots
+        if len(roots) > len(r):
+            r = self._roots = np.zeros((2 * len(roots), 2), np.int64)
+        for i, (w, nid) in enumerate(roots):
+            r[i, 0] = w
+            r[i, 1] = nid
+        r = r[:len(roots)]
         need = self._need
         resume = 0
         while not _compose(u, r, resume, self._node_arow, self._oks, self._usefuls, self.lab, self._mh_keys,
@@ -1262,8 +1266,8 @@ class GrammarIndex:
     ROOT_BUDGET = 128_000
 
     def precompute_roots(self):
-        """The root walks for every acceptable set (see :meth:`piece`), flat: ``_rt_tok``/``_rt_cfg`` (token, last
-        configuration) and ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` = (first token, end, first event,
+        """The root walks for every acceptable set (see :meth:`piece`), flat: ``_pool`` (token, last configuration;
+        the walks below events are appended later) and ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` = (first token, end, first event,
         end, trie) or None. A configuration with a level slice walks the slice's other tokens, the others all
         tokens."""
         n = self.n_configs
@@ -1295,8 +1299,11 @@ class GrammarIndex:
                 if sp[0] >= 0:
                     self._rt_span[c] = (*sp, t)
         p_tok, p_ev = pos.tolist()
-        self._rt_tok = out_tok[:p_tok].copy()
-        self._rt_cfg = out_cfg[:p_tok].copy()
+        self._pool = np.zeros((2, max(1024, p_tok + p_tok // 2)), np.int32)
+        self._pool[0, :p_tok] = out_tok[:p_tok]
+        self._pool[1, :p_tok] = out_cfg[:p_tok]
+        self._pool_n = p_tok
+        self._subs = {}
         self._rt_ev_node = out_ev_node[:p_ev].copy()
         self._rt_ev_cfg = out_ev_cfg[:p_ev].copy()
         self._init_walk_tables()
@@ -1314,12 +1321,12 @@ class GrammarIndex:
             self.ev_node[:n_ev] = self._rt_ev_node[e_lo:e_hi]
             self.ev_cfg[:n_ev] = self._rt_ev_cfg[e_lo:e_hi]
             groups = self._rt_groups[c] = self._groups(t, n_ev)
-        return self._rt_tok, self._rt_cfg, t_lo, t_hi, groups
+        return self._pool[0], self._pool[1], t_lo, t_hi, groups
 
     def _shared_sub(self, sub, nodes, e, t):
         """The same for the walk below event ``nodes`` (int64 bytes) of trie t from boundary configuration e (key
-        ``sub``): made when first needed, kept per walk; None where its list is too long (more than ROOT_TOKENS
-        tokens or ROOT_EVENTS events)."""
+        ``sub``): made when first needed, appended to ``_pool``; None where its list is too long (more than
+        ROOT_TOKENS tokens or ROOT_EVENTS events) or the pool is full (FAST_POOL)."""
         if self.ROOT_BUDGET <= 0:
             return None
         r = self._subs.get(sub)
@@ -1329,12 +1336,16 @@ class GrammarIndex:
                             t.depth, t.end, t.tok_off, t.tok_ids, t.root_nodes, t.root_bytes, self.stk, ids, cfgs,
                             self._no_base, self.ev_node, self.ev_cfg)
             self.stats["walks"] += 1
-            r = (ids[:k].copy(), cfgs[:k].copy(), 0, k, self._groups(t, n_ev)) if 0 <= k and n_ev <= self.ROOT_EVENTS \
-                else False
-            if len(self._subs) >= self.MAX_PIECES:
-                self._subs.clear()
+            r = False
+            lo, hi = self._pool_n, self._pool_n + k
+            if 0 <= k and n_ev <= self.ROOT_EVENTS and hi <= self.FAST_POOL:
+                self._pool_grow(hi)
+                self._pool[0, lo:hi] = ids[:k]
+                self._pool[1, lo:hi] = cfgs[:k]
+                self._pool_n = hi
+                r = (lo, hi, self._groups(t, n_ev))
             self._subs[sub] = r
-        return r or None
+        return (self._pool[0], self._pool[1], *r) if r else None
 
     def step_node(self, node, c):
         """Parser node after ending the lexeme in accepting configuration c (ignored: unchanged)."""

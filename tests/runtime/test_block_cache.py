@@ -125,6 +125,12 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
             elif cfg.memory_positions == "true":  # true positions, none farther back than max_distance before c0
                 qi_glob = qi_loc
                 gk = [rope.rotate(k[:, j : j + 1], torch.tensor([max(j, c0 - cfg.max_distance)]))[:, 0] for j in glob]
+            elif cfg.memory_positions == "unit":  # each unit (and the sink block) in its own order, last at n_local
+                S, B = min(e, cfg.n_init), cfg.block_size
+                Lu = max(S, B)
+                qi_glob = rope.rotate(q[:, i : i + 1], torch.tensor([cfg.n_local + Lu - 1]))[:, 0]
+                gk = [rope.rotate(k[:, j : j + 1], torch.tensor([Lu - S + j if j < S else Lu - B + (j - cfg.n_init) % B]))[:, 0]
+                      for j in glob]
             else:  # "ordered": the global keys in order, contiguous, just before the local segment's start ``lo``
                 qi_glob = qi_loc
                 gk = [rope.rotate(k[:, j : j + 1], torch.tensor([lo - len(glob) + t]))[:, 0] for t, j in enumerate(glob)]
@@ -137,7 +143,7 @@ def _naive_layer_attention(q, k, v, cfg, rope, scale):
     return out
 
 
-@pytest.mark.parametrize("positions", ["fixed", "ordered", "true"])
+@pytest.mark.parametrize("positions", ["fixed", "ordered", "true", "unit"])
 @pytest.mark.parametrize("mode", ["window", "block"])
 def test_layer_context_matches_naive_semantics(mode, positions):
     torch.manual_seed(0)
