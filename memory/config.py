@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 MODES = ("block", "window", "full")
-MEMORY_POSITIONS = ("fixed", "ordered", "true")
+MEMORY_POSITIONS = ("fixed", "ordered", "true", "unit")
 
 
 @dataclass
@@ -33,7 +33,10 @@ class BlockMemoryConfig:
         (``None``: the model's trained context minus ``exec_chunk``, resolved by ``BlockMemoryCache``; keys farther
         back than the cap, measured from the chunk's first query, all sit at the cap). Within the trained length this
         is sparse attention at true positions (with every unit retrieved: full attention exactly); beyond it the far
-        keys share one distance, as in "fixed" but at the cap.
+        keys share one distance, as in "fixed" but at the cap;
+      * ``"unit"``: as "fixed", but each retrieved unit (and the sink block) keeps the order of its own tokens: token j
+        of a unit of ``block_size`` at distance ``n_local + block_size - 1 - j`` (the last one where "fixed" puts them
+        all), so that text copied from one unit keeps its order (the digits of a pass key).
 
     ``tail_lookup``: in block mode the last query of every forward call forms a chunk of its own, so the position
     that predicts the next token retrieves units with its own query, as every decoding step does (InfLLM lets it
@@ -60,7 +63,7 @@ class BlockMemoryConfig:
     mode: str = "block"
     offload_device: str = "cpu"
     prefill_chunk: int | None = 2048  # generate(): prompt fed in pieces of this many tokens (None: leave as is)
-    memory_positions: str = "fixed"  # "fixed" (InfLLM), "ordered" or "true"; see the class docstring
+    memory_positions: str = "fixed"  # "fixed" (InfLLM), "ordered", "true" or "unit"; see the class docstring
     max_distance: int | None = None  # memory_positions="true": cap on a memory key's distance (None: from the model)
     tail_lookup: bool = False  # block mode: the last query of each forward call retrieves units on its own
 

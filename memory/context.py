@@ -207,6 +207,16 @@ class LayerContext:
                 pos = (torch.cat(pos) + (D - c0)).clamp_(min=0)
                 k_g = self.rope.rotate(k_g, pos).unsqueeze(0)
                 q_g = self.rope.rotate_range(q, D)
+            elif cfg.memory_positions == "unit":
+                # each unit (and the sink block) keeps the order of its own tokens: its last token at the one
+                # distance of "fixed", token j of a unit of B at global_distance + B - 1 - j
+                B, S = cfg.block_size, self.n_sink
+                L = max(B, S)
+                pos = [torch.arange(L - S, L, device=dev)]
+                if have_units:
+                    pos.append(torch.arange(L - B, L, device=dev).repeat(idx.numel()))
+                k_g = self.rope.rotate(k_g, torch.cat(pos)).unsqueeze(0)
+                q_g = self.rope.rotate_at(q, cfg.global_distance + L - 1)
             else:
                 k_g = self.rope.rotate_at(k_g, 0).unsqueeze(0)  # position 0 (applies any rope scaling factor)
             parts.append(kernels.segment_attention(q_g.unsqueeze(0), k_g, v_g, scale))
