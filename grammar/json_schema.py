@@ -64,6 +64,9 @@ is done for at most ``MAX_ANY_ORDER_PROPERTIES`` declared properties per object 
 ``UnsupportedSchemaError`` (keyword ``properties``) beyond that, telling the caller to pass
 ``strict_key_order=True``.  Nothing is silently weakened.
 
+``not`` is supported inside a string schema, excluding strings (an enum/const of strings, a pattern, a format or a
+length bound): the string terminal minus every spelling of the excluded strings; any other ``not`` raises.
+
 ``patternProperties`` is supported when ``additionalProperties`` is false, the pattern keys
 cannot be declared property names (checked with ``re.search``), and, with several patterns,
 their schemas are identical (so a key matching two patterns needs no intersection).
@@ -607,6 +610,8 @@ class _Compiler:
             self.error("the false schema admits no value", "false", ptr or "/")
         if not isinstance(schema, dict):
             self.error(f"a schema must be an object or a boolean, got {type(schema).__name__}", "", ptr)
+        if "not" in schema:
+            return self.negation(schema, ptr)
         for kw in schema:
             if kw in UNSUPPORTED:
                 self.error(f"unsupported keyword {kw!r}", kw, f"{ptr}/{_esc(kw)}")
@@ -893,7 +898,72 @@ class _Compiler:
             return syms[0]
         return self.rule(self.fresh("value"), syms)
 
-    def string(self, schema, ptr):
+    def negation(self, schema, ptr):
+        """``not`` where it excludes strings from a string schema: ``{"type": "string", ..., "not": N}`` with N an
+        enum/const of strings, a pattern, a format or a length bound (one of them). The string's terminal minus the
+        spellings N admits (``lexer.Terminal.minus``): exact, every spelling of an excluded value is excluded. Any
+        other ``not`` raises."""
+        rest = {k: v for k, v in schema.items() if k != "not"}
+        kws = set(_assertions(rest)) - {"type", "minLength", "maxLength", "pattern", "format"}
+        if rest.get("type") != "string" or kws:
+            self.error("'not' is supported only inside a string schema (type: string, with no enum, const, "
+                       "combinator or $ref beside it), excluding strings", "not", f"{ptr}/not")
+        for kw in rest:
+            if kw in UNSUPPORTED:
+                self.error(f"unsupported keyword {kw!r}", kw, f"{ptr}/{_esc(kw)}")
+        return self.string(_assertions(rest), ptr, exclude=schema["not"])
+
+    def excluded(self, n, raw: bool, ptr) -> str | None:
+        """Regex of the string tokens (quotes included) whose value schema ``n`` admits, for ``not`` (None: it
+        admits no string). ``raw``: the tokens it is subtracted from are written raw (a pattern or format string),
+        so a pattern's or format's raw-character regex is exact; on other strings only values and lengths are
+        (every spelling of them)."""
+        if n is False:
+            return None
+        if n is True or not isinstance(n, dict):
+            self.error("'not' of this schema excludes every value", "not", ptr)
+        n = _assertions(n)
+        if n.get("type", "string") != "string":
+            if n.get("type") in TYPES and set(n) == {"type"}:
+                return None         # not of another type: excludes no string
+            self.error("'not' with a type other than string beside other keywords is not supported", "not", ptr)
+        kws = set(n) - {"type"}
+        if not kws:
+            self.error("'not' of every string excludes every value", "not", ptr)
+        if kws <= {"enum"} or kws <= {"const"}:
+            vals = n["enum"] if "enum" in n else [n["const"]]
+            strs = sorted({v for v in vals if isinstance(v, str)})
+            return "(?:" + "|".join(map(_spellings_regex, strs)) + ")" if strs else None
+        if kws <= {"minLength", "maxLength"}:
+            lo, hi = n.get("minLength", 0), n.get("maxLength")
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (lo, hi) if v is not None):
+                self.error("minLength/maxLength must be non-negative integers", "not", ptr)
+            return '"' + (_RAW_CHAR if raw else _CP_CHAR) + ("{%d,}" % lo if hi is None else "{%d,%d}" % (lo, hi)) + '"'
+        if kws == {"pattern"} or kws == {"format"}:
+            if "format" in n and n["format"] not in FORMATS:
+                if n["format"] in SPEC_FORMATS:
+                    self.error(f"unsupported format {n['format']!r}", "not", f"{ptr}/format")
+                self.error("'not' of an unknown format (an annotation) excludes every value", "not", ptr)
+            if not raw:
+                self.error("'not' with a pattern or format is supported on strings that have a pattern or format "
+                           "themselves (written raw; on other strings escaped spellings would slip through)", "not",
+                           ptr)
+            if "format" in n:
+                return '"' + FORMATS[n["format"]] + '"'
+            try:
+                return '"' + _pattern_body(n["pattern"]) + '"'
+            except _PatternError as e:
+                self.error(f"pattern {n['pattern']!r}: {e}", "not", f"{ptr}/pattern")
+        self.error("'not' is supported with one of enum, const, pattern, format or a length bound", "not", ptr)
+
+    def string_term(self, regex, hint, also, exclude, ptr):
+        if exclude is None:
+            return self.term(regex, hint, also=also)
+        if regexes_to_dfa_empty(regex, also, exclude):
+            self.error("the string admits no value once 'not' is taken out", "not", f"{ptr}/not")
+        return self.term(regex, hint + "X", also=also, minus=exclude, lark=_lark_form(regex, also, exclude))
+
+    def string(self, schema, ptr, exclude=None):
         if "format" in schema and schema["format"] not in FORMATS and schema["format"] not in SPEC_FORMATS:
             # a format no JSON Schema draft defines is an annotation: validators check only the formats they know
             schema = {k: v for k, v in schema.items() if k != "format"}
@@ -923,18 +993,20 @@ class _Compiler:
             if f not in FORMATS:
                 self.error(f"unsupported format {f!r}", "format", f"{ptr}/format")
             body = FORMATS[f]
+        if exclude is not None:
+            exclude = self.excluded(exclude, body is not None, f"{ptr}/not")
         if body is not None:
             if rep is None:
-                return self.term('"' + body + '"', "PAT" if kw == "pattern" else "FMT")
+                return self.string_term('"' + body + '"', "PAT" if kw == "pattern" else "FMT", None, exclude, ptr)
             # a pattern/format string is written raw (one character = one code point): its length is that of the
             # raw characters, intersected with the pattern's language
             regex, also = '"' + body + '"', '"' + _RAW_CHAR + rep + '"'
             if self.terminals.get((regex, also)) is None and _empty_intersection(regex, also):
                 self.error(f"{kw} admits no string of length {rep}", kw, f"{ptr}/{kw}")
-            return self.term(regex, "PATLEN", also=also)
+            return self.string_term(regex, "PATLEN", also, exclude, ptr)
         if rep is not None:
-            return self.term('"' + _CP_CHAR + rep + '"', "STRLEN")
-        return self.term(STRING_RE, "STRING")
+            return self.string_term('"' + _CP_CHAR + rep + '"', "STRLEN", None, exclude, ptr)
+        return self.string_term(STRING_RE, "STRING", None, exclude, ptr)
 
     def number(self, schema, ptr, integer):
         keys = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
@@ -1221,6 +1293,77 @@ def _empty_intersection(a: str, b: str) -> bool:
     from .regex import regexes_to_dfa
 
     return regexes_to_dfa(a, b).is_empty()
+
+
+def regexes_to_dfa_empty(regex: str, also: str | None, minus: str | None) -> bool:
+    from .regex import regexes_to_dfa
+
+    return regexes_to_dfa(regex, also, minus).is_empty()
+
+
+def _lark_form(regex: str, also: str | None, minus: str) -> str:
+    """One Python regex for lark text of a quoted-string terminal with ``also`` and ``minus``: lookaheads after the
+    opening quote (exact for the same reason as :func:`_lookahead_form`)."""
+    assert regex[0] == regex[-1] == minus[-1] == '"' or minus.startswith("(?:")
+    look = "" if also is None else "(?=" + also[1:] + ")"
+    return '"' + look + "(?!" + _unquote_alts(minus) + ")" + regex[1:]
+
+
+def _unquote_alts(minus: str) -> str:
+    """``minus`` (quoted-string regexes, or an alternation of them) without the opening quote of each."""
+    if minus.startswith("(?:"):
+        return "(?:" + "|".join(a[1:] for a in _top_alts(minus[3:-1])) + ")"
+    return minus[1:]
+
+
+def _top_alts(body: str) -> list[str]:
+    """The top-level alternatives of a regex body (split at ``|`` outside groups and classes)."""
+    alts, depth, cls, esc, cur = [], 0, False, False, []
+    for ch in body:
+        if esc:
+            esc = False
+        elif ch == "\\":
+            esc = True
+        elif cls:
+            cls = ch != "]"
+        elif ch == "[":
+            cls = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            alts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    alts.append("".join(cur))
+    return alts
+
+
+def _spellings_regex(value: str) -> str:
+    """Regex of every JSON spelling of the string ``value`` (quotes included): each character raw where JSON allows,
+    as its short escape, or as ``\\u`` escapes (hex digits in either case; a surrogate pair above U+FFFF)."""
+    def hexes(cp):
+        return "\\\\u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in "%04x" % cp)
+
+    out = []
+    for ch in value:
+        cp = ord(ch)
+        alts = []
+        if ch not in '"\\' and cp >= 0x20:
+            alts.append(_re_lit(ch))
+        if ch in _SHORT:
+            alts.append(_re_lit(_SHORT[ch]))
+        if ch == "/":
+            alts.append(_re_lit("\\/"))
+        if cp <= 0xFFFF:
+            alts.append(hexes(cp))
+        else:
+            v = cp - 0x10000
+            alts.append(hexes(0xD800 + (v >> 10)) + hexes(0xDC00 + (v & 0x3FF)))
+        out.append("(?:" + "|".join(alts) + ")")
+    return '"' + "".join(out) + '"'
 
 
 def _lookahead_form(regex: str, also: str) -> str:

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from memgram.grammar.errors import UnsupportedSchemaError
 from memgram.grammar.json_schema import (
     FORMATS,
+    _lark_form,
     MAX_ANY_ORDER_PROPERTIES,
     _bounded_number_regex,
     _pattern_body,
@@ -81,6 +82,13 @@ def forms(inst):
 # ---------------------------------------------------------------- the schema suite
 CASES = [
     ("string", {"type": "string"}, ["", "a", 'q"uo\\te\n', "é😀"], [1, None, ["a"]]),
+    ("not_enum", {"type": "string", "not": {"enum": ["test", "source", 3]}}, ["tests", "", "sourc", "Test"],
+     ["test", "source", 3, None]),
+    ("not_const_bounded_pattern", {"type": "string", "pattern": "^[a-z]+[a-z0-9-]*$", "minLength": 2,
+                                   "not": {"enum": ["test", "include"]}}, ["tests", "ab-1"], ["test", "include", "a", "Ab"]),
+    ("not_pattern_on_pattern", {"type": "string", "pattern": "^ghlint-[a-z]+$", "not": {"pattern": "plugin$"}},
+     ["ghlint-abc", "ghlint-plugins"], ["ghlint-plugin", "ghlint-", "x"]),
+    ("not_length", {"type": "string", "not": {"maxLength": 2}}, ["abc", "h\u00e9\u00e9"], ["ab", "", "\u00e9"]),
     ("integer", {"type": "integer"}, [0, -5, 123456789], [1.5, "1", True, None]),
     ("number", {"type": "number"}, [0, -2.5, 3, 0.001], ["x", None, [1]]),
     ("boolean_null", {"type": ["boolean", "null"]}, [True, False, None], [0, "true", []]),
@@ -304,6 +312,9 @@ def assert_same_cfg(direct, loaded):
         b = tl[name]
         assert (a.is_literal, a.priority, a.ignored, b.also, b.minus) == (b.is_literal, b.priority, b.ignored, None,
                                                                           None), name
+        if a.minus is not None and "(?!" in b.pattern:   # 'not': lookaheads after the opening quote
+            assert repr(sre_parse.parse(b.pattern)) == repr(sre_parse.parse(_lark_form(a.pattern, a.also, a.minus))), name
+            continue
         if a.also is not None:   # lark reads it as one lookahead regex: the same parse as ours once lark evaluated escapes
             assert repr(sre_parse.parse(b.pattern)) == repr(sre_parse.parse(_lookahead_form(a.pattern, a.also))), name
             continue
@@ -650,3 +661,31 @@ def test_direct_build_is_what_lark_loads_random(schema):
     except UnsupportedSchemaError:
         return
     assert_same_cfg(schema_to_cfg(schema), cfg_from_lark(text, start))
+
+
+def test_not_excludes_every_spelling_of_a_value():
+    """``not`` takes every JSON spelling of an excluded string out (escapes, either hex case, surrogate pairs), not
+    only the canonical one; other values pass."""
+    from memgram.grammar.api import Grammar
+
+    g = Grammar.from_json_schema({"type": "string", "not": {"enum": ["test", "a/b", "\u00e9\U0001f600"]}})
+    for text in ['"test"', '"\\u0074\\u0065\\u0073\\u0074"', '"t\\u0065st"', '"a\\/b"', '"a/b"',
+                 '"\\u00E9\\uD83D\\uDE00"', '"\u00e9\\ud83d\\ude00"', '"\u00e9\U0001f600"']:
+        assert json.loads(text) in ("test", "a/b", "\u00e9\U0001f600"), text
+        assert not g.accepts(text), text
+    for text in ['"Test"', '"\\u0054est"', '"tes"', '"a\\\\/b"', '""']:
+        assert g.accepts(text), text
+
+
+@pytest.mark.parametrize("schema,msg", [
+    ({"not": {"type": "string"}}, "only inside a string schema"),
+    ({"type": "string", "not": {}}, "every value"),
+    ({"type": "string", "not": {"pattern": "^a"}}, "pattern or format themselves"),
+    ({"type": "string", "not": {"pattern": "^a", "maxLength": 3}}, "one of enum"),
+    ({"type": "string", "enum": ["a"], "not": {"const": "a"}}, "only inside a string schema"),
+    ({"type": "string", "maxLength": 1, "not": {"maxLength": 1}}, "admits no value"),
+])
+def test_not_outside_string_exclusions_raises(schema, msg):
+    with pytest.raises(UnsupportedSchemaError, match=msg) as ei:
+        schema_to_cfg(schema)
+    assert ei.value.keyword == "not"
