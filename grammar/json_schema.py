@@ -674,6 +674,10 @@ class _Compiler:
         if not isinstance(branches, list) or not branches:
             self.error(f"{kw} must be a non-empty array", kw, f"{ptr}/{kw}")
         rest = {k: v for k, v in schema.items() if k != kw and k not in ANNOTATIONS}
+        if kw == "oneOf" and len(branches) == 2 and any(b is True or b == {} for b in branches) and "not" not in rest:
+            # exactly one of X and everything: the values X does not admit
+            other = branches[1] if branches[0] is True or branches[0] == {} else branches[0]
+            return self.compile({**rest, "not": other}, ptr)
         if rest:  # distribute the sibling keywords into each branch (sound: A and (B or C))
             branches = [{"allOf": [rest, b]} for b in branches]
         if kw == "oneOf":
@@ -904,6 +908,16 @@ class _Compiler:
         spellings N admits (``lexer.Terminal.minus``): exact, every spelling of an excluded value is excluded. Any
         other ``not`` raises."""
         rest = {k: v for k, v in schema.items() if k != "not"}
+        n = schema["not"]
+        if not _assertions(rest) and isinstance(n, dict) and set(_assertions(n)) in ({"enum"}, {"const"}):
+            # any value but some strings (also what oneOf [X, {}] means)
+            vals = n["enum"] if "enum" in n else [n["const"]]
+            if not isinstance(vals, list) or not all(isinstance(v, str) for v in vals):
+                self.error("'not' of values other than strings is not supported", "not", f"{ptr}/not")
+            s = self.string_term(STRING_RE, "STRING", None, self.excluded(n, False, f"{ptr}/not"), ptr)
+            self.any_value()
+            return self.rule(self.fresh("notvalue"), ["json_object", "json_array", s, self.term(NUMBER_RE, "NUMBER"),
+                                                      '"true"', '"false"', '"null"'])
         kws = set(_assertions(rest)) - {"type", "minLength", "maxLength", "pattern", "format"}
         if rest.get("type") != "string" or kws:
             self.error("'not' is supported only inside a string schema (type: string, with no enum, const, "

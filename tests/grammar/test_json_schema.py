@@ -88,6 +88,11 @@ CASES = [
                                    "not": {"enum": ["test", "include"]}}, ["tests", "ab-1"], ["test", "include", "a", "Ab"]),
     ("not_pattern_on_pattern", {"type": "string", "pattern": "^ghlint-[a-z]+$", "not": {"pattern": "plugin$"}},
      ["ghlint-abc", "ghlint-plugins"], ["ghlint-plugin", "ghlint-", "x"]),
+    ("oneof_everything_but", {"oneOf": [{"enum": ["a", "b/c"]}, {}]}, ["c", 1, None, {"a": "a"}, ["a"], True],
+     ["a", "b/c"]),
+    ("not_const_any", {"not": {"const": "x"}}, ["y", 2, [], {"x": "x"}], ["x"]),
+    ("oneof_typed_everything_but", {"type": "string", "oneOf": [{}, {"enum": ["/usr/bin/nano"]}]},
+     ["/usr/bin/vim", ""], ["/usr/bin/nano", 3, None]),
     ("not_length", {"type": "string", "not": {"maxLength": 2}}, ["abc", "h\u00e9\u00e9"], ["ab", "", "\u00e9"]),
     ("integer", {"type": "integer"}, [0, -5, 123456789], [1.5, "1", True, None]),
     ("number", {"type": "number"}, [0, -2.5, 3, 0.001], ["x", None, [1]]),
@@ -679,6 +684,7 @@ def test_not_excludes_every_spelling_of_a_value():
 
 @pytest.mark.parametrize("schema,msg", [
     ({"not": {"type": "string"}}, "only inside a string schema"),
+    ({"not": {"enum": ["a", 1]}}, "other than strings"),
     ({"type": "string", "not": {}}, "every value"),
     ({"type": "string", "not": {"pattern": "^a"}}, "pattern or format themselves"),
     ({"type": "string", "not": {"pattern": "^a", "maxLength": 3}}, "one of enum"),
