@@ -64,6 +64,9 @@ is done for at most ``MAX_ANY_ORDER_PROPERTIES`` declared properties per object 
 ``UnsupportedSchemaError`` (keyword ``properties``) beyond that, telling the caller to pass
 ``strict_key_order=True``.  Nothing is silently weakened.
 
+``multipleOf`` is supported for 1, 2 or 5 times a power of ten (integers, by their last digits) and 10^-d (at most d
+fraction digits, no exponent: restriction 1 below); beside bounds only ``multipleOf: 1``; other values raise.
+
 ``not`` is supported inside a string schema, excluding strings (an enum/const of strings, a pattern, a format or a
 length bound): the string terminal minus every spelling of the excluded strings; any other ``not`` raises.
 
@@ -99,12 +102,12 @@ STRUCTURAL = frozenset({
     "type", "enum", "const", "properties", "required", "additionalProperties",
     "patternProperties", "items", "prefixItems", "minItems", "maxItems", "uniqueItems",
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "anyOf", "oneOf", "allOf", "$ref",
+    "exclusiveMaximum", "multipleOf", "anyOf", "oneOf", "allOf", "$ref",
 })
 # keywords of the JSON Schema vocabularies (drafts 4 to 2020-12) that assert something not implemented here: they raise
 UNSUPPORTED = frozenset({
     "not", "if", "then", "else", "dependencies", "dependentRequired", "dependentSchemas", "propertyNames",
-    "contains", "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems", "multipleOf",
+    "contains", "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems",
     "minProperties", "maxProperties", "additionalItems", "$dynamicRef", "$recursiveRef", "divisibleBy", "disallow",
     "extends",
 })
@@ -466,6 +469,31 @@ def _magnitude_regex(a: int, a_open: bool, b: int | None, b_open: bool, integer:
         if b is not None and not b_open:
             alts.append(_re_lit(str(b)) + _FRAC_ZERO)
     return "(?:" + "|".join(alts) + ")" if alts else None
+
+
+def _multiple_of_regex(m, integer: bool) -> str | None:
+    """Regex of the numbers that are multiples of ``m``, in the spellings numbers under ``integer`` or bounds get
+    (no exponent; integers without fraction): ``m`` = 1, 2 or 5 times 10^j (integers, their last digits) or 10^-d (at
+    most d fraction digits). None for other values."""
+    if float(m) == int(m):
+        k = int(m)
+        j = 0
+        while k % 10 == 0:
+            k //= 10
+            j += 1
+        if k not in (1, 2, 5):
+            return None
+        if k == 1:      # 10^j: 0 or digits ending in j zeros
+            return INTEGER_RE if j == 0 else "-?(?:0|[1-9][0-9]*" + "0" * j + ")"
+        # 2 or 5 times 10^j: 0, a one-digit multiple, or digits whose last before the j zeros is one
+        one, last = {2: ("[2468]", "[02468]"), 5: ("5", "[05]")}[k]
+        return "-?(?:0|" + one + "0" * j + "|[1-9][0-9]*" + last + "0" * j + ")"
+    d = round(-math.log10(m))
+    if d < 1 or d > 15 or abs(m - 10.0 ** -d) > 1e-12 * 10.0 ** -d:
+        return None
+    if integer:
+        return INTEGER_RE
+    return r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d})?" % d
 
 
 def _bounded_number_regex(lo, lo_open, hi, hi_open, integer: bool) -> str | None:
@@ -1024,6 +1052,20 @@ class _Compiler:
 
     def number(self, schema, ptr, integer):
         keys = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+        if "multipleOf" in schema:
+            m = schema["multipleOf"]
+            if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or m <= 0:
+                self.error("multipleOf must be a number > 0", "multipleOf", f"{ptr}/multipleOf")
+            r = _multiple_of_regex(m, integer)
+            if r is None:
+                self.error(f"multipleOf {m!r} is not supported (1, 2 or 5 times a power of ten, or 10^-d)",
+                           "multipleOf", f"{ptr}/multipleOf")
+            if r != INTEGER_RE:
+                if any(k in schema for k in keys):
+                    self.error(f"multipleOf {m!r} beside bounds is not supported (only multipleOf 1 is)",
+                               "multipleOf", f"{ptr}/multipleOf")
+                return self.term(r, "MULT")
+            integer = True      # multipleOf 1: the integers (written without fraction, as for type integer)
         if not any(k in schema for k in keys):
             return self.term(INTEGER_RE if integer else NUMBER_RE, "INT" if integer else "NUMBER")
         lo = lo_open = hi = hi_open = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import random
 import re
 
@@ -93,6 +94,10 @@ CASES = [
     ("not_const_any", {"not": {"const": "x"}}, ["y", 2, [], {"x": "x"}], ["x"]),
     ("oneof_typed_everything_but", {"type": "string", "oneOf": [{}, {"enum": ["/usr/bin/nano"]}]},
      ["/usr/bin/vim", ""], ["/usr/bin/nano", 3, None]),
+    ("multiple_one_bounded", {"type": "number", "minimum": 1, "maximum": 5, "multipleOf": 1.0}, [1, 3, 5],
+     [0, 6, 2.5, "3"]),
+    ("multiple_hundredth", {"type": "number", "multipleOf": 0.01}, [0, 12, 1.25, -0.5], [1.255, "1"]),
+    ("multiple_twenty", {"type": "integer", "multipleOf": 20}, [0, 20, -140, 1000], [10, 30, 25]),
     ("not_length", {"type": "string", "not": {"maxLength": 2}}, ["abc", "h\u00e9\u00e9"], ["ab", "", "\u00e9"]),
     ("integer", {"type": "integer"}, [0, -5, 123456789], [1.5, "1", True, None]),
     ("number", {"type": "number"}, [0, -2.5, 3, 0.001], ["x", None, [1]]),
@@ -417,7 +422,7 @@ def test_restrictions_never_admit_invalid_keys(engine_name):
 @pytest.mark.parametrize("schema,keyword,pointer", [
     ({"not": {"type": "string"}}, "not", "/not"),
     ({"type": "object", "properties": {"a": {"not": {}}}}, "not", "/properties/a/not"),
-    ({"type": "array", "items": {"type": "object", "properties": {"x": {"multipleOf": 2}}}},
+    ({"type": "array", "items": {"type": "object", "properties": {"x": {"multipleOf": 3}}}},
      "multipleOf", "/items/properties/x/multipleOf"),
     ({"if": {}, "then": {}}, "if", "/if"),
     ({"type": "object", "minProperties": 1}, "minProperties", "/minProperties"),
@@ -472,7 +477,7 @@ def test_keywords_of_no_vocabulary_are_ignored_as_validators_ignore_them():
     g = grammar_for(ENGINES[-1], {"type": "string", "format": "jsonpath", "maxLength": 2})   # not a draft's format
     assert g.accepts('"ab"') and not g.accepts('"abc"')
     with pytest.raises(UnsupportedSchemaError) as ei:
-        schema_to_lark({"id": "x", "type": "integer", "multipleOf": 2})
+        schema_to_lark({"id": "x", "type": "integer", "multipleOf": 3})
     assert (ei.value.keyword, ei.value.pointer) == ("multipleOf", "/multipleOf")
     with pytest.raises(UnsupportedSchemaError) as ei:
         schema_to_lark({"$ref": "#/definitions/n", "definitions": {"n": {"example": 1, "not": {}}}})
@@ -695,3 +700,33 @@ def test_not_outside_string_exclusions_raises(schema, msg):
     with pytest.raises(UnsupportedSchemaError, match=msg) as ei:
         schema_to_cfg(schema)
     assert ei.value.keyword == "not"
+
+
+@pytest.mark.parametrize("m", [1, 1.0, 2, 5, 10, 20, 50, 100, 500, 0.1, 0.01, 0.001])
+def test_multiple_of_regex_is_divisibility(m):
+    """multipleOf m: exactly the multiples among integer (and, for 10^-d, short decimal) spellings."""
+    import re
+    from fractions import Fraction
+
+    from memgram.grammar.json_schema import _multiple_of_regex
+
+    r = _multiple_of_regex(m, False)
+    mf = Fraction(str(m))
+    spellings = [str(i) for i in range(-1200, 1201)] + ["-0"]
+    spellings += [f"{i}.{f:0{n}d}" for i in (0, 1, 12, -3) for n in (1, 2, 3) for f in range(0, 10 ** n, 7)]
+    for t in spellings:
+        multiple = (Fraction(t) / mf).denominator == 1
+        written = re.fullmatch(r, t) is not None
+        # every spelling the regex writes is a multiple; integers that are multiples are all written; a decimal
+        # multiple of 10^-d is written when it has at most d fraction digits (fewer spellings, never more values)
+        assert not written or multiple, (m, t)
+        if "." not in t or (m < 1 and len(t.split(".")[1]) <= round(-math.log10(m))):
+            assert written == multiple, (m, t)
+
+
+def test_multiple_of_unsupported_values_and_bounds_raise():
+    for schema in ({"type": "number", "multipleOf": 3}, {"type": "number", "multipleOf": 0.25},
+                   {"type": "number", "multipleOf": 0.1, "maximum": 5}, {"type": "number", "multipleOf": 0}):
+        with pytest.raises(UnsupportedSchemaError) as ei:
+            schema_to_cfg(schema)
+        assert ei.value.keyword == "multipleOf"
