@@ -44,8 +44,8 @@ restrictions, each of which only removes spellings (never admits an invalid inst
 3. ``minLength``/``maxLength`` strings: any spelling except surrogate ``\\uD800-\\uDFFF``
    escapes (non-BMP characters are written raw), so that a length is counted unambiguously.
 4. ``pattern``/``format`` strings contain no escapes at all: their characters are written raw,
-   and the pattern is matched against them with ``re.search`` semantics (unanchored unless the
-   pattern starts with ``^`` / ends with ``$``; anchors elsewhere raise).  A pattern whose
+   and the pattern is matched against them with ``re.search`` semantics (``^``/``$`` anywhere outside a
+   repetition, e.g. ``^(a|$)``; other anchors raise).  A pattern whose
    literal characters could only match a character that needs escaping raises.  With
    ``minLength``/``maxLength`` beside them the string is in both languages (a terminal with
    ``also``: the pattern's DFA intersected with the length's; lark text writes it as a lookahead).
@@ -289,6 +289,9 @@ FORMATS = {
     "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
     "ipv4": r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])",
     "uri": r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]+",
+    # a URI, or a relative reference: its first path segment has no ":" (else it would read as a scheme)
+    "uri-reference": (r"(?:[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]+"
+                      r"|[A-Za-z0-9\-._~@!$&'()*+,;=%]*(?:[\/?#][A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]*)?)"),
     "hostname": r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
 }
 
@@ -310,19 +313,92 @@ def _pattern_body(pattern: str) -> str:
     flags = parsed.state.flags & ~(re.UNICODE | getattr(_sre_c, "SRE_FLAG_UNICODE", 0))
     if flags:
         raise _PatternError("inline flags are not supported")
-    items = list(parsed)
-    anchored_start = anchored_end = False
-    at_begin = (_sre_c.AT_BEGINNING, _sre_c.AT_BEGINNING_STRING)
-    at_end = (_sre_c.AT_END, _sre_c.AT_END_STRING)
-    if items and items[0][0] is _sre_c.AT and items[0][1] in at_begin:
-        anchored_start = True
-        items = items[1:]
-    if items and items[-1][0] is _sre_c.AT and items[-1][1] in at_end:
-        anchored_end = True
-        items = items[:-1]
-    body = _emit_seq(items)
     anyc = "[^" + _EXCL + "]*"
-    return ("" if anchored_start else anyc) + "(?:" + body + ")" + ("" if anchored_end else anyc)
+    alts = []
+    for (b, z), (r, eps) in sorted(_anchor_classes(list(parsed)).items()):
+        y = r if not eps else ("(?:" + r + ")?" if r is not None else "")
+        if y is None:
+            continue
+        alts.append(("" if b else anyc) + "(?:" + y + ")" + ("" if z else anyc))
+    if not alts:
+        raise _PatternError("no string can match (its anchors cannot hold)")
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+_AT_BEGIN = (_sre_c.AT_BEGINNING, _sre_c.AT_BEGINNING_STRING)
+_AT_END = (_sre_c.AT_END, _sre_c.AT_END_STRING)
+
+
+def _has_anchor(items) -> bool:
+    for op, av in items:
+        if op is _sre_c.AT:
+            return True
+        if op is _sre_c.SUBPATTERN and _has_anchor(av[3]):
+            return True
+        if op is _sre_c.BRANCH and any(_has_anchor(b) for b in av[1]):
+            return True
+        if op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) and _has_anchor(av[2]):
+            return True
+    return False
+
+
+def _anchor_classes(items) -> dict:
+    """The strings a regex sequence matches, by the anchors on the way: {(b, z): (regex of the non-empty ones or
+    None, whether the empty one is in)}, b = a ``^`` held (nothing of the match before it), z = a ``$`` held
+    (nothing after it). Ways where an anchor cannot hold (``^`` after a character, ``$`` before one) are dropped. The
+    search semantics of a pattern is then, per class, anything (unless b) + the class + anything (unless z)."""
+    if not _has_anchor(items):
+        return {(0, 0): ("(?:" + _emit_seq(items) + ")", False)} if items else {(0, 0): (None, True)}
+    acc = {(0, 0): (None, True)}
+    for op, av in items:
+        acc = _anchor_concat(acc, _anchor_item(op, av))
+    return acc
+
+
+def _anchor_item(op, av) -> dict:
+    c = _sre_c
+    if op is c.AT:
+        if av in _AT_BEGIN:
+            return {(1, 0): (None, True)}
+        if av in _AT_END:
+            return {(0, 1): (None, True)}
+        raise _PatternError(f"anchor {av} is not supported")
+    if op is c.SUBPATTERN:
+        group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _PatternError("scoped flags are not supported")
+        return _anchor_classes(sub)
+    if op is c.BRANCH:
+        out: dict = {}
+        for b in av[1]:
+            for k, (r, e) in _anchor_classes(b).items():
+                r0, e0 = out.get(k, (None, False))
+                out[k] = (r if r0 is None else (r0 if r is None else r0 + "|" + r), e0 or e)
+        return {k: (None if r is None else "(?:" + r + ")", e) for k, (r, e) in out.items()}
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and _has_anchor(av[2]):
+        raise _PatternError("anchors inside a repetition are not supported")
+    return {(0, 0): (_emit(op, av), False)}
+
+
+def _anchor_concat(xs: dict, ys: dict) -> dict:
+    out: dict = {}
+
+    def add(k, r, e):
+        r0, e0 = out.get(k, (None, False))
+        out[k] = (r if r0 is None else (r0 if r is None else r0 + "|" + r), e0 or e)
+
+    for (b1, z1), (r1, e1) in xs.items():
+        for (b2, z2), (r2, e2) in ys.items():
+            k = (b1 | b2, z1 | z2)
+            if e1 and e2:
+                add(k, None, True)
+            if e1 and r2 is not None and not z1:          # a $ of the left part needs nothing after it
+                add(k, r2, False)
+            if r1 is not None and e2 and not b2:          # a ^ of the right part needs nothing before it
+                add(k, r1, False)
+            if r1 is not None and r2 is not None and not z1 and not b2:
+                add(k, "(?:" + r1 + ")(?:" + r2 + ")", False)
+    return {k: (None if r is None else "(?:" + r + ")", e) for k, (r, e) in out.items()}
 
 
 def _emit_seq(items) -> str:
@@ -360,7 +436,7 @@ def _emit(op, av) -> str:
             return inner + ("*" if lo == 0 else "+" if lo == 1 else "{%d,}" % lo)
         return inner + ("{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi))
     if op is c.AT:
-        raise _PatternError("anchors are only supported at the very start (^) and end ($)")
+        raise _PatternError("anchors inside a repetition are not supported")
     raise _PatternError(f"regex feature {op} is not supported")
 
 

@@ -535,7 +535,9 @@ def test_bounded_number_regex_brute_force(lo, lo_open, hi, hi_open, integer):
 
 PATTERNS = ["a", "^a", "a$", "^ab*c?$", "[0-9]{2,3}", "(ab|cd)+", "x.y", "[^a-c]", "\\d\\s\\w",
             "^[A-Za-z_][A-Za-z0-9_]*$", "\\D\\S\\W", "colou?r", "[é-ü]", "(?:a|)b", "a{2}", "[\\s,]",
-            "[\\x00-z]"]
+            "[\\x00-z]",
+            # anchors inside groups and alternatives
+            "^([^,]|$)", "^(\\d{2}(-\\d)?$)|(^\\d-\\d$)", "a|^b|c$", "(^a|b)(c|z$)", "(a|$)b", "^(a|)b$", "^$"]
 ALPHABET = "abcxyz019_ ,é\"\\\n\t-"
 
 
@@ -562,6 +564,8 @@ FORMAT_CASES = {
     "hostname": (["example.com", "a", "my-host.local", "x1.y2.z3"], ["-a.com", "a-.com", "a..b", "a_b.com", ""]),
     "uri": (["https://example.com/a?b=c#d", "urn:isbn:0451450523", "mailto:x@y.z"],
             ["example.com", "://x", "1http://x", "http://a b"]),
+    "uri-reference": (["", "a/b", "../x?y#z", "//host/p", "https://example.com/a", "#frag", "/abs:ok"],
+                      ["1a:b", "a b", "x:y z", "{x}"]),
 }
 
 
@@ -730,3 +734,12 @@ def test_multiple_of_unsupported_values_and_bounds_raise():
         with pytest.raises(UnsupportedSchemaError) as ei:
             schema_to_cfg(schema)
         assert ei.value.keyword == "multipleOf"
+
+
+@pytest.mark.parametrize("p", ["(^a)?c", "x^", "\\bx", "a$b"])
+def test_patterns_whose_anchors_cannot_be_translated_raise(p):
+    """An anchor inside a repetition or a word boundary is not translated; anchors that can never hold admit no
+    string: both raise (never a silently different language)."""
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_cfg({"type": "string", "pattern": p})
+    assert ei.value.keyword == "pattern"
