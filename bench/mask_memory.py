@@ -47,10 +47,10 @@ def held(ix):
 def held_shared(ix):
     """(bytes held by the walks kept for every acceptable set: root walks made with the index, walks below events;
     their event groups' node bytes included), (root walks, walks below events)."""
-    total = ix._pool.nbytes + sum(a.nbytes for a in (ix._rt_ev_node, ix._rt_ev_cfg))   # the lists of every walk
+    total = ix._pool.nbytes + ix._xpool.nbytes + sum(a.nbytes for a in (ix._rt_ev_node, ix._rt_ev_cfg))  # the lists
     total += ix._wt.nbytes + ix._grp.nbytes
     subs = [r for r in ix._subs.values() if r]
-    for _, _, groups in subs:
+    for _, _, _, groups in subs:
         total += sum(len(g[1]) for g in groups)
     for groups in ix._rt_groups:
         total += sum(len(g[1]) for g in groups or ())

@@ -700,11 +700,12 @@ def _mh_rehash(old_keys, old_vals, keys, vals):
 
 
 @nb.njit(cache=True, nogil=True)
-def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals, n_labels, wt, pool, grp, stk, need):
+def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals, n_labels, wt, pool, xpool, grp, stk,
+             need):
     """OR into ``u`` the tokens of the walks ``roots`` (rows (walk, node)) and, recursively, of the walks below their
     events, as :meth:`GrammarIndex.collect` does, but all in one call from the tables of walks kept for every
-    acceptable set: walk w = ``wt[w]`` (state, first token, end, first group, end) over ``pool`` (token, last
-    configuration) and ``grp`` (event configuration, walk below it). State 1: ready; anything else stops the call
+    acceptable set: walk w = ``wt[w]`` (state, first token, end, first group, end, which pool) over ``pool`` or
+    ``xpool`` (token, last configuration) and ``grp`` (event configuration, walk below it). State 1: ready; anything else stops the call
     (returns False) with ``need`` = (state, walk, -, stack size) -- 2: Python prepares the walk, 0: no kept walk, the
     caller computes the mask another way -- or (3, node, label, stack size) when the parser's step is not in the
     table yet. The work left is on ``stk`` (rows (walk, node, next group or -1 before its tokens)): the call after
@@ -728,10 +729,11 @@ def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals,
             return False
         a = node_arow[nd]
         if g0 < 0:
+            p = pool if wt[w, 5] == 0 else xpool
             for j in range(wt[w, 1], wt[w, 2]):
-                cf = pool[1, j]
+                cf = p[1, j]
                 if cf < 0 or oks[a, cf]:        # -1: a walk under one acceptable set (see _fast_root)
-                    t = pool[0, j]
+                    t = p[0, j]
                     u[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
             g0 = wt[w, 3]
         for g in range(g0, wt[w, 4]):
@@ -865,8 +867,11 @@ class GrammarIndex:
         self._rt_span = [None] * n
         self._rt_groups = [None] * n
         self._rt_ev_node = self._rt_ev_cfg = np.zeros(0, np.int32)
-        self._pool = np.zeros((2, 1024), np.int32)   # (token, last configuration) of every walk kept for every set
-        self._pool_n = 0
+        # (token, last configuration) of every walk kept for every set: ``_pool`` those made with the index (then
+        # fixed), ``_xpool`` those added later (small, so that growing it copies little)
+        self._pool = self._xpool = np.zeros((2, 0), np.int32)
+        self._pool_n = self._xpool_n = 0
+        self._fixed = False
         self._subs: dict = {}
         self._end_list = self.end.tolist()
         self._every = np.ones(n, np.bool_)
@@ -924,7 +929,7 @@ class GrammarIndex:
         """Walk w < n_configs: the root walk of configuration w; later ones: walks below events, numbered when first
         met (``_wid_of`` by their key in ``_subs``; ``_winfo`` = how to make them)."""
         n = self.n_configs
-        self._wt = np.zeros((max(64, 2 * n), 5), np.int64)
+        self._wt = np.zeros((max(64, 2 * n), 6), np.int64)
         for c in range(n):
             sp = self._rt_span[c]
             if sp is not None:
@@ -951,21 +956,25 @@ class GrammarIndex:
             if self._wt[w, 0] == 2:
                 self._prepare_walk(w)
             w += 1
-        self._pool = self._pool[:, :max(self._pool_n, 1024)].copy()     # no slack while nothing is added
+        self._pool = self._pool[:, :self._pool_n].copy()
+        self._xpool = np.zeros((2, 4096), np.int32)
+        self._xpool_n = 0
+        self._fixed = True
 
     def _prepare_walk(self, w):
         """Fill in walk w of the tables (its tokens and event groups), or mark it as not kept (state 0)."""
         n = self.n_configs
         if w < n:
-            _, _, lo, hi, groups = self._shared_root(w)
+            _, _, lo, hi, groups, x = self._shared_root(w)
         else:
             kb, t, e, key = self._winfo[w - n]
             r = self._shared_sub(key, kb, e, t)
             if r is None:
                 self._wt[w, 0] = 0
                 return
-            _, _, lo, hi, groups = r
+            _, _, lo, hi, groups, x = r
         self._wt[w, 1:3] = (lo, hi)
+        self._wt[w, 5] = x
         self._add_groups(w, groups)
 
     def _fast_root(self, c, node, u, roots):
@@ -1001,25 +1010,41 @@ class GrammarIndex:
     def _piece_walk(self, c, node):
         """Table walk of the root piece of (c, node.akey), or -1 when it does not fit FAST_POOL."""
         base, ids, groups = self.piece(("r", c, node.akey), self.root_starts, c, node.akey)
-        lo, hi = self._pool_n, self._pool_n + len(ids)
-        if hi > self.FAST_POOL:
+        r = self._append(ids, None)
+        if r is None:
             return -1
-        self._pool_grow(hi)
-        self._pool[0, lo:hi] = ids
-        self._pool[1, lo:hi] = -1
-        self._pool_n = hi
         w = self._new_walk(None)
-        self._wt[w, 1:3] = (lo, hi)
+        self._wt[w, 1:3] = r[1:]
+        self._wt[w, 5] = r[0]
         self._add_groups(w, groups)
         if len(base):
             self._set_base[w] = base
         return w
 
-    def _pool_grow(self, hi):
-        if hi > self._pool.shape[1]:
-            pool = np.zeros((2, max(hi + 4096, self._pool.shape[1] * 5 // 4)), np.int32)     # (held per index)
-            pool[:, :self._pool_n] = self._pool[:, :self._pool_n]
-            self._pool = pool
+    def _append(self, ids, cfgs):
+        """Append a walk's list (``cfgs`` None: -1, no filter) to the pool being filled: (pool, first, end), or None
+        past FAST_POOL."""
+        k = len(ids)
+        if self._pool_n + self._xpool_n + k > self.FAST_POOL:
+            return None
+        x = int(self._fixed)
+        p, lo = (self._xpool, self._xpool_n) if x else (self._pool, self._pool_n)
+        hi = lo + k
+        if hi > p.shape[1]:
+            q = np.zeros((2, max(hi + 4096, 2 * p.shape[1])), np.int32)
+            q[:, :lo] = p[:, :lo]
+            p = q
+            if x:
+                self._xpool = p
+            else:
+                self._pool = p
+        p[0, lo:hi] = ids
+        p[1, lo:hi] = -1 if cfgs is None else cfgs
+        if x:
+            self._xpool_n = hi
+        else:
+            self._pool_n = hi
+        return x, lo, hi
 
     def _new_walk(self, info):
         w = self._n_walks
@@ -1069,7 +1094,8 @@ class GrammarIndex:
         need = self._need
         resume = 0
         while not _compose(u, r, resume, self._node_arow, self._oks, self._usefuls, self.lab, self._mh_keys,
-                           self._mh_vals, self._n_labels, self._wt, self._pool, self._grp, self._stk, need):
+                           self._mh_vals, self._n_labels, self._wt, self._pool, self._xpool, self._grp, self._stk,
+                           need):
             kind = int(need[0])
             resume = int(need[3])
             if kind == 2:
@@ -1204,7 +1230,7 @@ class GrammarIndex:
         else:
             shared = self._shared_root(start_cfg) if kept else None
         if shared is not None:
-            tok, cfg, lo, hi, every_groups = shared
+            tok, cfg, lo, hi, every_groups = shared[:5]
             n = _select(tok, cfg, lo, hi, ok, self._ids, scratch)
             groups = [g for g in every_groups if useful[g[0]]]
             self.stats["shared"] += 1
@@ -1303,6 +1329,7 @@ class GrammarIndex:
         self._pool[0, :p_tok] = out_tok[:p_tok]
         self._pool[1, :p_tok] = out_cfg[:p_tok]
         self._pool_n = p_tok
+        self._fixed = False
         self._subs = {}
         self._rt_ev_node = out_ev_node[:p_ev].copy()
         self._rt_ev_cfg = out_ev_cfg[:p_ev].copy()
@@ -1321,12 +1348,12 @@ class GrammarIndex:
             self.ev_node[:n_ev] = self._rt_ev_node[e_lo:e_hi]
             self.ev_cfg[:n_ev] = self._rt_ev_cfg[e_lo:e_hi]
             groups = self._rt_groups[c] = self._groups(t, n_ev)
-        return self._pool[0], self._pool[1], t_lo, t_hi, groups
+        return self._pool[0], self._pool[1], t_lo, t_hi, groups, 0
 
     def _shared_sub(self, sub, nodes, e, t):
         """The same for the walk below event ``nodes`` (int64 bytes) of trie t from boundary configuration e (key
-        ``sub``): made when first needed, appended to ``_pool``; None where its list is too long (more than
-        ROOT_TOKENS tokens or ROOT_EVENTS events) or the pool is full (FAST_POOL)."""
+        ``sub``): made when first needed, appended to the pools (see _append); None where its list is too long (more
+        than ROOT_TOKENS tokens or ROOT_EVENTS events) or the pools are full (FAST_POOL)."""
         if self.ROOT_BUDGET <= 0:
             return None
         r = self._subs.get(sub)
@@ -1337,15 +1364,15 @@ class GrammarIndex:
                             self._no_base, self.ev_node, self.ev_cfg)
             self.stats["walks"] += 1
             r = False
-            lo, hi = self._pool_n, self._pool_n + k
-            if 0 <= k and n_ev <= self.ROOT_EVENTS and hi <= self.FAST_POOL:
-                self._pool_grow(hi)
-                self._pool[0, lo:hi] = ids[:k]
-                self._pool[1, lo:hi] = cfgs[:k]
-                self._pool_n = hi
-                r = (lo, hi, self._groups(t, n_ev))
+            if 0 <= k and n_ev <= self.ROOT_EVENTS:
+                at = self._append(ids[:k], cfgs[:k])
+                if at is not None:
+                    r = (*at, self._groups(t, n_ev))
             self._subs[sub] = r
-        return (self._pool[0], self._pool[1], *r) if r else None
+        if not r:
+            return None
+        p = self._xpool if r[0] else self._pool
+        return p[0], p[1], r[1], r[2], r[3], r[0]
 
     def step_node(self, node, c):
         """Parser node after ending the lexeme in accepting configuration c (ignored: unchanged)."""

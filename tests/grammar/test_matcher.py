@@ -565,8 +565,8 @@ def test_pieces_are_compact(bpe_table):
                 assert len(ids) == 0 and int(np.unpackbits(base.view(np.uint8)).sum()) > table.n_words
         # the walks below events, kept for every acceptable set at once: bounded lists (or a walk per set)
         for r in ix._subs.values():
-            assert r is False or 0 <= r[1] - r[0] <= ix.ROOT_TOKENS
-        assert ix._pool_n <= ix.FAST_POOL
+            assert r is False or 0 <= r[2] - r[1] <= ix.ROOT_TOKENS
+        assert ix._pool_n + ix._xpool_n <= ix.FAST_POOL
         assert own <= (len(ix._pieces) + len(ix._subs)) // 4
 
 
