@@ -16,6 +16,10 @@ read p50 50-77 µs within the same hour.
 Measured 2026-11-29 (``python bench/mask_ab.py --set SHARED_FIRST=0 --json bench/out/mask_ab_shared_first.json``,
 variant B = a per-set slice sought before the walk kept for every set): mask p50 55.0 -> 54.1 µs, mean 75.6 -> 71.4 µs,
 p99 282 -> 273 µs (a 200-schema run: p50 53.9 -> 51.6, mean 75.3 -> 70.6, p99 288 -> 271).
+
+Measured 2026-11-29, session 16 (``python bench/mask_ab.py --n 150 --set FAST=0 --json bench/out/mask_ab_fast.json``,
+variant B = masks made by collect's Python recursion instead of one _compose call): mask p50 71.7 vs 70.1 µs, p90
+145 vs 166 µs, p99 294 vs 306 µs, mean 84.0 vs 101.7 µs (a machine ~1.8x slower than the runs above).
 """
 from __future__ import annotations
 

@@ -59,6 +59,7 @@ def main(argv=None):
         return r
 
     MM.GrammarIndex.piece = piece
+    MM.GrammarIndex.FAST = 0    # every walk through piece (masks composed by _compose call it only for per-set roots)
     for w in ({"type": "integer"}, {"type": "object", "properties": {"a": {"type": "string"}}}):
         eng.mask(eng.matcher(eng.compile(w)))
     calls = walking = 0
