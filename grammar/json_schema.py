@@ -64,6 +64,12 @@ is done for at most ``MAX_ANY_ORDER_PROPERTIES`` declared properties per object 
 ``UnsupportedSchemaError`` (keyword ``properties``) beyond that, telling the caller to pass
 ``strict_key_order=True``.  Nothing is silently weakened.
 
+Property dependencies (``dependentRequired``; ``dependencies`` with a list, or with a schema of only ``required`` and
+``properties`` that are ``false``) among declared properties are part of the any-order encoding (a subset of used
+properties is final only with every present property's needs present; a property excluded by a present one is not
+offered); beside ``strict_key_order`` or on undeclared keys they raise. ``dependencies`` is applied whatever the
+draft (under 2020-12 it is no longer a keyword: instances it rejects there are refused, never the reverse).
+
 ``multipleOf`` is supported for 1, 2 or 5 times a power of ten (integers, by their last digits) and 10^-d (at most d
 fraction digits, no exponent: restriction 1 below); beside bounds only ``multipleOf: 1``; other values raise.
 
@@ -102,11 +108,11 @@ STRUCTURAL = frozenset({
     "type", "enum", "const", "properties", "required", "additionalProperties",
     "patternProperties", "items", "prefixItems", "minItems", "maxItems", "uniqueItems",
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "anyOf", "oneOf", "allOf", "$ref",
+    "exclusiveMaximum", "multipleOf", "anyOf", "oneOf", "allOf", "$ref", "dependencies", "dependentRequired",
 })
 # keywords of the JSON Schema vocabularies (drafts 4 to 2020-12) that assert something not implemented here: they raise
 UNSUPPORTED = frozenset({
-    "not", "if", "then", "else", "dependencies", "dependentRequired", "dependentSchemas", "propertyNames",
+    "not", "if", "then", "else", "dependentSchemas", "propertyNames",
     "contains", "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems",
     "minProperties", "maxProperties", "additionalItems", "$dynamicRef", "$recursiveRef", "divisibleBy", "disallow",
     "extends",
@@ -1204,7 +1210,7 @@ class _Compiler:
         # properties whose schema is false may not appear
         names, forbidden = [], set()
         for k, s in props.items():
-            if s is False:   # the key may not appear: kept out of the additional keys below
+            if _is_false_schema(s):   # the key may not appear: kept out of the additional keys below
                 if k in required:
                     self.error(f"required property {k!r} has the false schema", "required", f"{ptr}/required")
                 if any(re.search(p, k) for p in pats):
@@ -1256,14 +1262,17 @@ class _Compiler:
             val = self.compile(props[k], f"{ptr}/properties/{_esc(k)}")
             members.append(self.rule(self.fresh("m_" + k), [f'{key} ":" {val}']))
         req = [k in required for k in names]
+        deps = self.dependencies(schema, names, forbidden, ptr)
         if self.strict:
+            if deps is not None:
+                self.error("dependencies with strict_key_order are not supported", "dependencies", f"{ptr}/dependencies")
             return self.object_ordered(members, req, addl_sym)
         if len(members) > MAX_ANY_ORDER_PROPERTIES:
             self.error(
                 f"{len(members)} properties in any order would need 2^{len(members)} grammar states; "
                 f"at most {MAX_ANY_ORDER_PROPERTIES} are supported -- pass strict_key_order=True "
                 "to require the declared order", "properties", f"{ptr}/properties")
-        return self.object_any_order(members, req, addl_sym)
+        return self.object_any_order(members, req, addl_sym, deps)
 
     def object_ordered(self, members, req, addl):
         base = self.fresh("obj")
@@ -1294,17 +1303,74 @@ class _Compiler:
             self.rule(f"{base}_h{i}", alts)
         return self.rule(base, [f'"{{" {base}_h0 "}}"'])
 
-    def object_any_order(self, members, req, addl):
+    def dependencies(self, schema, names, forbidden, ptr):
+        """Property dependencies among declared properties: (needs, excludes) bit masks per property, or None.
+        ``dependentRequired`` and ``dependencies`` with a list, or with a schema of only ``required`` and ``properties``
+        whose schemas are ``false`` ("if a is present, b is too / is not")."""
+        raw = {}
+        for kw in ("dependentRequired", "dependencies"):
+            d = schema.get(kw)
+            if d is None:
+                continue
+            if not isinstance(d, dict):
+                self.error(f"{kw} must be an object", kw, f"{ptr}/{kw}")
+            for a, v in d.items():
+                raw.setdefault(a, []).append((kw, v))
+        if not raw:
+            return None
+        index = {k: i for i, k in enumerate(names)}
+        needs, excludes = [0] * len(names), [0] * len(names)
+        for a, entries in raw.items():
+            for kw, v in entries:
+                where = f"{ptr}/{kw}/{_esc(a)}"
+                if isinstance(v, dict):
+                    v = _assertions(v)
+                    if set(v) - {"required", "properties"} or not all(
+                            _is_false_schema(x) for x in v.get("properties", {}).values()):
+                        self.error("dependencies with a schema are supported only as required properties and "
+                                   "properties that may not appear (false)", kw, where)
+                    req, excl = list(v.get("required", [])), list(v.get("properties", {}))
+                elif isinstance(v, list):
+                    req, excl = v, []
+                else:
+                    self.error(f"{kw} values must be lists or schemas", kw, where)
+                if a in forbidden:
+                    continue            # a cannot appear: its dependency never applies
+                for b in req + excl:
+                    if b not in index and b not in forbidden:
+                        self.error(f"dependency on {b!r}, which is not a declared property, is not supported", kw,
+                                   where)
+                if a not in index:
+                    self.error(f"dependency of {a!r}, which is not a declared property, is not supported", kw, where)
+                if any(b in forbidden for b in req):
+                    excludes[index[a]] |= 1 << index[a]    # a needs a key that may not appear: a may not either
+                for b in req:
+                    if b in index:
+                        needs[index[a]] |= 1 << index[b]
+                for b in excl:
+                    if b in index:
+                        excludes[index[a]] |= 1 << index[b]
+        return needs, excludes
+
+    def object_any_order(self, members, req, addl, deps=None):
         base = self.fresh("obj")
         k = len(members)
         req_mask = sum(1 << i for i in range(k) if req[i])
+        needs, excludes = deps if deps is not None else ([0] * k, [0] * k)
+
+        def ok(s):      # no present member excludes a present one (itself included: it may not appear)
+            return all(not (s >> i & 1) or not excludes[i] & s for i in range(k))
+
+        def done(s):    # required and every present member's needs there
+            return s & req_mask == req_mask and all(not (s >> i & 1) or needs[i] & s == needs[i] for i in range(k))
+
         # tail_S: remaining members after at least one was written; S = used declared members
         for s in range(1 << k):
             alts = []
-            if s & req_mask == req_mask:
+            if done(s):
                 alts.append("")
             for i in range(k):
-                if not s >> i & 1:
+                if not s >> i & 1 and ok(s | 1 << i):
                     alts.append(f'"," {members[i]} {base}_t{s | 1 << i}')
             if addl:
                 alts.append(f'"," {addl} {base}_t{s}')
@@ -1313,7 +1379,8 @@ class _Compiler:
         if req_mask == 0:
             alts.append('"{" "}"')
         for i in range(k):
-            alts.append(f'"{{" {members[i]} {base}_t{1 << i} "}}"')
+            if ok(1 << i):
+                alts.append(f'"{{" {members[i]} {base}_t{1 << i} "}}"')
         if addl:
             alts.append(f'"{{" {addl} {base}_t0 "}}"')
         return self.rule(base, alts)
@@ -1496,6 +1563,13 @@ def _spellings_regex(value: str) -> str:
             alts.append(hexes(0xD800 + (v >> 10)) + hexes(0xDC00 + (v & 0x3FF)))
         out.append("(?:" + "|".join(alts) + ")")
     return '"' + "".join(out) + '"'
+
+
+def _is_false_schema(s) -> bool:
+    """``false``, or a schema that admits nothing as plainly: ``{"not": {}}`` / ``{"not": true}``."""
+    if s is False:
+        return True
+    return isinstance(s, dict) and set(_assertions(s)) == {"not"} and (s["not"] is True or s["not"] == {})
 
 
 def _lookahead_form(regex: str, also: str) -> str:

@@ -69,7 +69,9 @@ def make(engine_name, text, start):
 
 
 def valid(schema, inst) -> bool:
-    return jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER).is_valid(inst)
+    """The validator of the schema's ``$schema`` draft (2020-12 without one: ``dependencies`` is a draft-7 keyword)."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema, format_checker=FORMAT_CHECKER).is_valid(inst)
 
 
 def forms(inst):
@@ -98,6 +100,16 @@ CASES = [
      [0, 6, 2.5, "3"]),
     ("multiple_hundredth", {"type": "number", "multipleOf": 0.01}, [0, 12, 1.25, -0.5], [1.255, "1"]),
     ("multiple_twenty", {"type": "integer", "multipleOf": 20}, [0, 20, -140, 1000], [10, 30, 25]),
+    ("dep_required", {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}, "c": {}},
+                      "dependentRequired": {"a": ["b"]}},
+     [{}, {"b": 1}, {"a": 1, "b": 2}, {"c": 1, "b": 1, "a": 3}], [{"a": 1}, {"a": 1, "c": 2}]),
+    ("dep_exclusive", {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"x": {"type": "string"}, "y": {"type": "string"},
+                                                       "z": {"not": {}}},
+                       "dependencies": {"x": {"properties": {"y": {"not": {}}}}, "y": {"properties": {"x": False}}}},
+     [{}, {"x": "a"}, {"y": "b"}, {"x": "a", "w": 1}], [{"x": "a", "y": "b"}, {"y": "b", "x": "a"}, {"z": 1}]),
+    ("dep_schema_required", {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"p": {}, "q": {}},
+                             "dependencies": {"p": {"required": ["q"]}, "q": ["p"]}},
+     [{}, {"p": 1, "q": 2}, {"q": 2, "p": 1}], [{"p": 1}, {"q": 1}]),
     ("not_length", {"type": "string", "not": {"maxLength": 2}}, ["abc", "h\u00e9\u00e9"], ["ab", "", "\u00e9"]),
     ("integer", {"type": "integer"}, [0, -5, 123456789], [1.5, "1", True, None]),
     ("number", {"type": "number"}, [0, -2.5, 3, 0.001], ["x", None, [1]]),
@@ -345,7 +357,12 @@ def test_direct_build_is_what_lark_loads(name, schema, good, bad):
     from memgram.grammar.cfg import cfg_from_lark
 
     for opts in ({}, {"whitespace": "compact"}, {"strict_key_order": True}):
-        assert_same_cfg(schema_to_cfg(schema, **opts), cfg_from_lark(*schema_to_lark(schema, **opts)))
+        try:
+            direct = schema_to_cfg(schema, **opts)
+        except UnsupportedSchemaError:      # (dependencies in declared order): both builds refuse it
+            assert opts and pytest.raises(UnsupportedSchemaError, schema_to_lark, schema, **opts)
+            continue
+        assert_same_cfg(direct, cfg_from_lark(*schema_to_lark(schema, **opts)))
 
 
 def test_from_json_schema_uses_the_direct_build(monkeypatch):
@@ -421,7 +438,7 @@ def test_restrictions_never_admit_invalid_keys(engine_name):
 # ---------------------------------------------------------------- unsupported keywords
 @pytest.mark.parametrize("schema,keyword,pointer", [
     ({"not": {"type": "string"}}, "not", "/not"),
-    ({"type": "object", "properties": {"a": {"not": {}}}}, "not", "/properties/a/not"),
+    ({"type": "object", "properties": {"a": {"not": {"type": "object"}}}}, "not", "/properties/a/not"),
     ({"type": "array", "items": {"type": "object", "properties": {"x": {"multipleOf": 3}}}},
      "multipleOf", "/items/properties/x/multipleOf"),
     ({"if": {}, "then": {}}, "if", "/if"),
@@ -440,8 +457,8 @@ def test_restrictions_never_admit_invalid_keys(engine_name):
     ({"properties": {"a": {"pattern": "^x{5}$", "minLength": 6}}}, "pattern", "/properties/a/pattern"),
     ({"type": "number", "minimum": 0.5}, "minimum", "/minimum"),
     ({"$ref": "http://example.com/s.json"}, "$ref", "/$ref"),
-    ({"$defs": {"a": {"dependentRequired": {}}}, "$ref": "#/$defs/a"}, "dependentRequired",
-     "/$defs/a/dependentRequired"),
+    ({"$defs": {"a": {"dependentSchemas": {}}}, "$ref": "#/$defs/a"}, "dependentSchemas",
+     "/$defs/a/dependentSchemas"),
     ({"properties": {"a/b": {"propertyNames": {}}}}, "propertyNames", "/properties/a~1b/propertyNames"),
     (False, "false", "/"),
     ({"allOf": [{"additionalProperties": False}, {"properties": {"a": {}}}]}, "allOf", "/allOf"),
@@ -743,3 +760,22 @@ def test_patterns_whose_anchors_cannot_be_translated_raise(p):
     with pytest.raises(UnsupportedSchemaError) as ei:
         schema_to_cfg({"type": "string", "pattern": p})
     assert ei.value.keyword == "pattern"
+
+
+@pytest.mark.parametrize("schema,where", [
+    ({"type": "object", "properties": {"a": {}}, "dependentRequired": {"a": ["zz"]}}, "/dependentRequired/a"),
+    ({"type": "object", "properties": {"a": {}}, "dependencies": {"a": {"properties": {"a": {"type": "string"}}}}},
+     "/dependencies/a"),
+    ({"type": "object", "properties": {"a": {}}, "dependencies": {"zz": ["a"]}}, "/dependencies/zz"),
+])
+def test_dependencies_beyond_declared_presence_raise(schema, where):
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_cfg(schema)
+    assert ei.value.pointer == where
+
+
+def test_dependencies_with_strict_key_order_raise():
+    with pytest.raises(UnsupportedSchemaError) as ei:
+        schema_to_cfg({"type": "object", "properties": {"a": {}, "b": {}}, "dependentRequired": {"a": ["b"]}},
+                      strict_key_order=True)
+    assert ei.value.keyword == "dependencies"
