@@ -1265,7 +1265,8 @@ class _Compiler:
         deps = self.dependencies(schema, names, forbidden, ptr)
         if self.strict:
             if deps is not None:
-                self.error("dependencies with strict_key_order are not supported", "dependencies", f"{ptr}/dependencies")
+                self.error("dependencies with strict_key_order are not supported", "dependencies",
+                           f"{ptr}/dependencies")
             return self.object_ordered(members, req, addl_sym)
         if len(members) > MAX_ANY_ORDER_PROPERTIES:
             self.error(

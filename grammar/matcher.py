@@ -705,9 +705,9 @@ def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals,
     """OR into ``u`` the tokens of the walks ``roots`` (rows (walk, node)) and, recursively, of the walks below their
     events, as :meth:`GrammarIndex.collect` does, but all in one call from the tables of walks kept for every
     acceptable set: walk w = ``wt[w]`` (state, first token, end, first group, end, which pool) over ``pool`` or
-    ``xpool`` (token, last configuration) and ``grp`` (event configuration, walk below it). State 1: ready; anything else stops the call
-    (returns False) with ``need`` = (state, walk, -, stack size) -- 2: Python prepares the walk, 0: no kept walk, the
-    caller computes the mask another way -- or (3, node, label, stack size) when the parser's step is not in the
+    ``xpool`` (token, last configuration) and ``grp`` (event configuration, walk below it). State 1: ready; anything
+    else stops the call (returns False) with ``need`` = (state, walk, -, stack size) -- 2: Python prepares the walk,
+    0: no kept walk, the caller computes the mask another way -- or (3, node, label, stack size) when the parser's step is not in the
     table yet. The work left is on ``stk`` (rows (walk, node, next group or -1 before its tokens)): the call after
     Python filled in what was needed resumes it (``n_resume`` = that stack size; 0: start from ``roots``)."""
     n_st = n_resume
@@ -1293,9 +1293,9 @@ class GrammarIndex:
 
     def precompute_roots(self):
         """The root walks for every acceptable set (see :meth:`piece`), flat: ``_pool`` (token, last configuration;
-        the walks below events are appended later) and ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` = (first token, end, first event,
-        end, trie) or None. A configuration with a level slice walks the slice's other tokens, the others all
-        tokens."""
+        the walks below events are appended later) and ``_rt_ev_node``/``_rt_ev_cfg`` (events); ``_rt_span[c]`` =
+        (first token, end, first event, end, trie) or None. A configuration with a level slice walks the slice's other
+        tokens, the others all tokens."""
         n = self.n_configs
         self._rt_span = [None] * n
         self._rt_groups = [None] * n
