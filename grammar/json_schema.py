@@ -76,12 +76,15 @@ fraction digits, no exponent: restriction 1 below); beside bounds only ``multipl
 ``not`` is supported inside a string schema, excluding strings (an enum/const of strings, a pattern, a format or a
 length bound): the string terminal minus every spelling of the excluded strings; any other ``not`` raises.
 
-``patternProperties`` is supported when ``additionalProperties`` is false, the pattern keys
-cannot be declared property names (checked with ``re.search``), and, with several patterns,
-their schemas are identical (so a key matching two patterns needs no intersection).
+``patternProperties`` is supported when the pattern keys cannot be declared property names (checked with
+``re.search``) and, with several patterns, their schemas are identical (so a key matching two patterns needs no
+intersection). Beside an ``additionalProperties`` schema, the additional keys are the canonical strings minus the
+declared keys and minus the canonical spelling of every key a pattern matches (``_pattern_body(p, canonical=True)``,
+``$`` also before a final newline as Python's ``re`` reads it), so a key never gets the wrong schema.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 import re
@@ -310,8 +313,33 @@ class _PatternError(Exception):
     pass
 
 
-def _pattern_body(pattern: str) -> str:
-    """Regex over raw string characters for values v with re.search(pattern, v)."""
+_CANONICAL = contextvars.ContextVar("canonical_pattern", default=False)
+
+
+def _pattern_body(pattern: str, canonical: bool = False) -> str:
+    """Regex over raw string characters for values v with re.search(pattern, v); ``canonical``: over canonical
+    spellings instead (the characters that need a JSON escape written as :func:`canonical_spelling` writes them), the
+    spellings of every matching value once."""
+    token = _CANONICAL.set(canonical)
+    try:
+        return _pattern_body_(pattern)
+    finally:
+        _CANONICAL.reset(token)
+
+
+def _escapes_where(match) -> list[str]:
+    """Canonical escape spellings (regexes) of the characters needing one for which ``match(ch)`` holds."""
+    return [_re_lit(sp) for ch, sp in sorted(_CANON_ESCAPES.items()) if match(ch)]
+
+
+def _with_escapes(raw: str | None, escapes: list[str]) -> str:
+    alts = ([raw] if raw else []) + escapes
+    if not alts:
+        raise _PatternError("character class matches nothing")
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+def _pattern_body_(pattern: str) -> str:
     try:
         parsed = _sre_parse.parse(pattern)
     except re.error as e:
@@ -319,13 +347,15 @@ def _pattern_body(pattern: str) -> str:
     flags = parsed.state.flags & ~(re.UNICODE | getattr(_sre_c, "SRE_FLAG_UNICODE", 0))
     if flags:
         raise _PatternError("inline flags are not supported")
-    anyc = "[^" + _EXCL + "]*"
+    anyc = _canon_char_except(set()) + "*" if _CANONICAL.get() else "[^" + _EXCL + "]*"
     alts = []
     for (b, z), (r, eps) in sorted(_anchor_classes(list(parsed)).items()):
         y = r if not eps else ("(?:" + r + ")?" if r is not None else "")
         if y is None:
             continue
-        alts.append(("" if b else anyc) + "(?:" + y + ")" + ("" if z else anyc))
+        # ($ as Python's re also reads it, before a final newline: over canonical spellings that newline is there)
+        end = ("(?:" + _re_lit("\\n") + ")?" if _CANONICAL.get() else "") if z else anyc
+        alts.append(("" if b else anyc) + "(?:" + y + ")" + end)
     if not alts:
         raise _PatternError("no string can match (its anchors cannot hold)")
     return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
@@ -413,6 +443,8 @@ def _emit_seq(items) -> str:
 
 def _lit(code: int) -> str:
     ch = chr(code)
+    if _CANONICAL.get() and ch in _CANON_ESCAPES:
+        return _re_lit(_CANON_ESCAPES[ch])
     if ch in '"\\' or code < 0x20:
         raise _PatternError(f"pattern character {ch!r} would need a JSON escape")
     return _re_lit(ch)
@@ -422,12 +454,23 @@ def _emit(op, av) -> str:
     c = _sre_c
     if op is c.LITERAL:
         return _lit(av)
+    canon = _CANONICAL.get()
     if op is c.NOT_LITERAL:
-        return "[^" + _class_char(chr(av)) + _EXCL + "]"
+        raw = "[^" + _class_char(chr(av)) + _EXCL + "]"
+        return _with_escapes(raw, _escapes_where(lambda ch: ord(ch) != av)) if canon else raw
     if op is c.ANY:
-        return "[^\\n" + _EXCL + "]"
+        raw = "[^\\n" + _EXCL + "]"
+        return _with_escapes(raw, _escapes_where(lambda ch: ch != "\n")) if canon else raw
     if op is c.IN:
-        return _emit_class(av)
+        if not canon:
+            return _emit_class(av)
+        try:
+            raw = _emit_class(av)
+        except _PatternError as e:
+            if "need JSON escapes" not in str(e):
+                raise
+            raw = None
+        return _with_escapes(raw, _escapes_where(lambda ch: _class_matches(av, ch)))
     if op is c.SUBPATTERN:
         group, add_flags, del_flags, sub = av
         if add_flags or del_flags:
@@ -490,6 +533,22 @@ def _emit_class(items) -> str:
     if not body:
         raise _PatternError("character class matches only characters that need JSON escapes")
     return "[" + body + "]"
+
+
+def _class_matches(items, ch: str) -> bool:
+    """Whether the parsed character class ``items`` matches ``ch``."""
+    c, negate, hit = _sre_c, False, False
+    for op, av in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            hit = hit or ord(ch) == av
+        elif op is c.RANGE:
+            hit = hit or av[0] <= ord(ch) <= av[1]
+        elif op is c.CATEGORY:
+            esc, is_neg = _CATEGORY[str(av)]
+            hit = hit or re.fullmatch(esc[0] + (esc[1].upper() if is_neg else esc[1]), ch) is not None
+    return hit != negate
 
 
 def _unclass(s: str) -> int:
@@ -1222,9 +1281,6 @@ class _Compiler:
         # additional key-value pairs
         addl_sym = None
         if pats:
-            if addl is not False:
-                self.error("patternProperties is only supported with additionalProperties: false",
-                           "patternProperties", f"{ptr}/patternProperties")
             schemas = list(pats.values())
             if any(json.dumps(s, sort_keys=True) != json.dumps(schemas[0], sort_keys=True) for s in schemas):
                 self.error("several patternProperties with different schemas are not supported",
@@ -1246,6 +1302,15 @@ class _Compiler:
             p0 = next(iter(pats))
             val = self.compile(schemas[0], f"{ptr}/patternProperties/{_esc(p0)}")
             addl_sym = self.rule(self.fresh("pmember"), [f'{key} ":" {val}'])
+            if addl is not False:
+                # the other keys: canonical strings but the declared ones and every spelling-canonical key that a
+                # pattern matches (so a key with an escape that matches a pattern is never an additional key)
+                minus = "(?:" + "|".join([canonical_string_regex(k) for k in sorted(set(names) | forbidden)] +
+                                         ['"' + _pattern_body(p, canonical=True) + '"' for p in pats]) + ")"
+                akey = self.term(_CANON_STRING_RE, "AKEY", minus=minus, lark=_lark_form(_CANON_STRING_RE, None, minus))
+                aval = self.compile(addl, f"{ptr}/additionalProperties")
+                amember = self.rule(self.fresh("amember"), [f'{akey} ":" {aval}'])
+                addl_sym = self.rule(self.fresh("xmember"), [addl_sym, amember])
         elif addl is not False:
             if names or forbidden:
                 # canonical keys but the declared ones: built as a difference (one regex of the complement is large)

@@ -88,7 +88,8 @@ CASES = [
     ("not_enum", {"type": "string", "not": {"enum": ["test", "source", 3]}}, ["tests", "", "sourc", "Test"],
      ["test", "source", 3, None]),
     ("not_const_bounded_pattern", {"type": "string", "pattern": "^[a-z]+[a-z0-9-]*$", "minLength": 2,
-                                   "not": {"enum": ["test", "include"]}}, ["tests", "ab-1"], ["test", "include", "a", "Ab"]),
+                                   "not": {"enum": ["test", "include"]}},
+     ["tests", "ab-1"], ["test", "include", "a", "Ab"]),
     ("not_pattern_on_pattern", {"type": "string", "pattern": "^ghlint-[a-z]+$", "not": {"pattern": "plugin$"}},
      ["ghlint-abc", "ghlint-plugins"], ["ghlint-plugin", "ghlint-", "x"]),
     ("oneof_everything_but", {"oneOf": [{"enum": ["a", "b/c"]}, {}]}, ["c", 1, None, {"a": "a"}, ["a"], True],
@@ -103,13 +104,21 @@ CASES = [
     ("dep_required", {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}, "c": {}},
                       "dependentRequired": {"a": ["b"]}},
      [{}, {"b": 1}, {"a": 1, "b": 2}, {"c": 1, "b": 1, "a": 3}], [{"a": 1}, {"a": 1, "c": 2}]),
-    ("dep_exclusive", {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"x": {"type": "string"}, "y": {"type": "string"},
+    ("dep_exclusive", {"$schema": "http://json-schema.org/draft-07/schema#",
+                       "type": "object", "properties": {"x": {"type": "string"}, "y": {"type": "string"},
                                                        "z": {"not": {}}},
                        "dependencies": {"x": {"properties": {"y": {"not": {}}}}, "y": {"properties": {"x": False}}}},
      [{}, {"x": "a"}, {"y": "b"}, {"x": "a", "w": 1}], [{"x": "a", "y": "b"}, {"y": "b", "x": "a"}, {"z": 1}]),
-    ("dep_schema_required", {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"p": {}, "q": {}},
+    ("dep_schema_required", {"$schema": "http://json-schema.org/draft-07/schema#",
+                             "type": "object", "properties": {"p": {}, "q": {}},
                              "dependencies": {"p": {"required": ["q"]}, "q": ["p"]}},
      [{}, {"p": 1, "q": 2}, {"q": 2, "p": 1}], [{"p": 1}, {"q": 1}]),
+    ("pattern_props_with_additional", {"type": "object", "properties": {"id": {"type": "integer"}},
+                                       "patternProperties": {"^x-": {"type": "string"}},
+                                       "additionalProperties": {"type": "integer"}},
+     [{"id": 1, "x-a": "s", "b": 2}, {}, {"x-": ""}, {"y-x-": 3}], [{"x-a": 1}, {"b": "s"}, {"id": "1"}, {"x-b\n": 2}]),
+    ("pattern_props_additional_any", {"type": "object", "patternProperties": {"^n_": {"type": "number"}}},
+     [{"n_a": 1, "z": "any"}, {"a": [1]}], [{"n_a": "x"}, {"n_\"": "x"}]),
     ("not_length", {"type": "string", "not": {"maxLength": 2}}, ["abc", "h\u00e9\u00e9"], ["ab", "", "\u00e9"]),
     ("integer", {"type": "integer"}, [0, -5, 123456789], [1.5, "1", True, None]),
     ("number", {"type": "number"}, [0, -2.5, 3, 0.001], ["x", None, [1]]),
@@ -465,7 +474,8 @@ def test_restrictions_never_admit_invalid_keys(engine_name):
     ({"allOf": [{"prefixItems": [{}]}, {"items": False}]}, "allOf", "/allOf"),
     ({"oneOf": [{"const": 1}, {"const": 1.0}]}, "oneOf", "/oneOf"),
     ({"oneOf": [{"enum": [1, "a"]}, {"type": "integer"}]}, "oneOf", "/oneOf"),
-    ({"type": "object", "patternProperties": {"^a": {"type": "string"}}}, "patternProperties",
+    ({"type": "object", "patternProperties": {"^a": {"type": "string"}, "^b": {"type": "integer"}}},
+     "patternProperties",
      "/patternProperties"),
 ])
 def test_unsupported_raise_with_pointer(schema, keyword, pointer):
@@ -565,6 +575,17 @@ def test_pattern_translation_matches_re_search(p, v):
     raw_ok = not any(c in v for c in '"\\') and not any(ord(c) < 0x20 for c in v)
     expected = raw_ok and re.search(p, v) is not None
     assert bool(body.fullmatch(v)) == expected, (p, v, body.pattern)
+
+
+@settings(max_examples=300, deadline=None)
+@given(p=st.sampled_from(PATTERNS + ["\\s", "[^a]", "x|\\n", "[a-c\\\\]", "b$"]),
+       v=st.text(alphabet=ALPHABET, max_size=6))
+def test_canonical_pattern_translation_matches_re_search(p, v):
+    """Over canonical spellings (escapes included), the translation matches exactly the values ``re.search`` does
+    (the additional keys beside patternProperties are the canonical strings minus these)."""
+    body = re.compile(_pattern_body(p, canonical=True))
+    spelled = json.dumps(v, ensure_ascii=False)[1:-1]
+    assert bool(body.fullmatch(spelled)) == (re.search(p, v) is not None), (p, v, body.pattern)
 
 
 FORMAT_CASES = {
