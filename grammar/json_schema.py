@@ -347,14 +347,15 @@ def _pattern_body_(pattern: str) -> str:
     flags = parsed.state.flags & ~(re.UNICODE | getattr(_sre_c, "SRE_FLAG_UNICODE", 0))
     if flags:
         raise _PatternError("inline flags are not supported")
-    anyc = _canon_char_except(set()) + "*" if _CANONICAL.get() else "[^" + _EXCL + "]*"
+    canon = _CANONICAL.get()
+    anyc = _canon_char_except(set()) + "*" if canon else "[^" + _EXCL + "]*"
     alts = []
     for (b, z), (r, eps) in sorted(_anchor_classes(list(parsed)).items()):
         y = r if not eps else ("(?:" + r + ")?" if r is not None else "")
         if y is None:
             continue
         # ($ as Python's re also reads it, before a final newline: over canonical spellings that newline is there)
-        end = ("(?:" + _re_lit("\\n") + ")?" if _CANONICAL.get() else "") if z else anyc
+        end = ("(?:" + _re_lit("\\n") + ")?" if canon else "") if z else anyc
         alts.append(("" if b else anyc) + "(?:" + y + ")" + end)
     if not alts:
         raise _PatternError("no string can match (its anchors cannot hold)")
@@ -408,33 +409,37 @@ def _anchor_item(op, av) -> dict:
         out: dict = {}
         for b in av[1]:
             for k, (r, e) in _anchor_classes(b).items():
-                r0, e0 = out.get(k, (None, False))
-                out[k] = (r if r0 is None else (r0 if r is None else r0 + "|" + r), e0 or e)
-        return {k: (None if r is None else "(?:" + r + ")", e) for k, (r, e) in out.items()}
+                _add_class(out, k, r, e)
+        return _grouped(out)
     if op in (c.MAX_REPEAT, c.MIN_REPEAT) and _has_anchor(av[2]):
         raise _PatternError("anchors inside a repetition are not supported")
     return {(0, 0): (_emit(op, av), False)}
 
 
+def _add_class(out: dict, k, r, e) -> None:
+    """Union (regex r of non-empty strings or None, empty string in: e) into class k of ``out``."""
+    r0, e0 = out.get(k, (None, False))
+    out[k] = (r if r0 is None else (r0 if r is None else r0 + "|" + r), e0 or e)
+
+
+def _grouped(out: dict) -> dict:
+    return {k: (None if r is None else "(?:" + r + ")", e) for k, (r, e) in out.items()}
+
+
 def _anchor_concat(xs: dict, ys: dict) -> dict:
     out: dict = {}
-
-    def add(k, r, e):
-        r0, e0 = out.get(k, (None, False))
-        out[k] = (r if r0 is None else (r0 if r is None else r0 + "|" + r), e0 or e)
-
     for (b1, z1), (r1, e1) in xs.items():
         for (b2, z2), (r2, e2) in ys.items():
             k = (b1 | b2, z1 | z2)
             if e1 and e2:
-                add(k, None, True)
+                _add_class(out, k, None, True)
             if e1 and r2 is not None and not z1:          # a $ of the left part needs nothing after it
-                add(k, r2, False)
+                _add_class(out, k, r2, False)
             if r1 is not None and e2 and not b2:          # a ^ of the right part needs nothing before it
-                add(k, r1, False)
+                _add_class(out, k, r1, False)
             if r1 is not None and r2 is not None and not z1 and not b2:
-                add(k, "(?:" + r1 + ")(?:" + r2 + ")", False)
-    return {k: (None if r is None else "(?:" + r + ")", e) for k, (r, e) in out.items()}
+                _add_class(out, k, "(?:" + r1 + ")(?:" + r2 + ")", False)
+    return _grouped(out)
 
 
 def _emit_seq(items) -> str:
@@ -464,13 +469,7 @@ def _emit(op, av) -> str:
     if op is c.IN:
         if not canon:
             return _emit_class(av)
-        try:
-            raw = _emit_class(av)
-        except _PatternError as e:
-            if "need JSON escapes" not in str(e):
-                raise
-            raw = None
-        return _with_escapes(raw, _escapes_where(lambda ch: _class_matches(av, ch)))
+        return _with_escapes(_emit_class(av, raw_may_be_empty=True), _escapes_where(lambda ch: _class_matches(av, ch)))
     if op is c.SUBPATTERN:
         group, add_flags, del_flags, sub = av
         if add_flags or del_flags:
@@ -484,8 +483,6 @@ def _emit(op, av) -> str:
         if hi is c.MAXREPEAT:
             return inner + ("*" if lo == 0 else "+" if lo == 1 else "{%d,}" % lo)
         return inner + ("{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi))
-    if op is c.AT:
-        raise _PatternError("anchors inside a repetition are not supported")
     raise _PatternError(f"regex feature {op} is not supported")
 
 
@@ -496,7 +493,9 @@ _CATEGORY = {
 }
 
 
-def _emit_class(items) -> str:
+def _emit_class(items, raw_may_be_empty: bool = False) -> str | None:
+    """The class over raw string characters (those needing a JSON escape dropped); None when that leaves nothing
+    and ``raw_may_be_empty`` (else it raises)."""
     negate = False
     pos, neg_cats = [], []
     for op, av in items:
@@ -531,6 +530,8 @@ def _emit_class(items) -> str:
             parts.append(_subtract_range(p))
     body = "".join(parts)
     if not body:
+        if raw_may_be_empty:
+            return None
         raise _PatternError("character class matches only characters that need JSON escapes")
     return "[" + body + "]"
 
@@ -744,14 +745,13 @@ class _Compiler:
     def term(self, regex: str, hint: str = "T", also: str | None = None, minus: str | None = None,
              lark: str | None = None) -> str:
         """A terminal of the lexemes matching ``regex``, and ``also`` too, and ``minus`` not (see ``lexer.Terminal``);
-        ``lark``: its one regex for lark text (needed with ``minus``; with ``also`` a lookahead is written)."""
+        ``lark``: its one regex for lark text (default :func:`_lark_form`: lookaheads after the opening quote)."""
         key = regex if also is None and minus is None else (regex, also, minus)
         if key not in self.terminals:
             name = f"{hint.upper()}_{len(self.terminals)}"
             self.terminals[key] = name
             if lark is None:
-                assert minus is None
-                lark = regex if also is None else _lookahead_form(regex, also)
+                lark = _lark_form(regex, also, minus)
             self.term_order.append((name, regex, also, minus, lark))
         return self.terminals[key]
 
@@ -762,14 +762,17 @@ class _Compiler:
     def any_value(self) -> str:
         if "json_value" not in self.rules:
             s = self.term(STRING_RE, "STRING")
-            n = self.term(NUMBER_RE, "NUMBER")
-            self.rule("json_value", ["json_object", "json_array", s, n, '"true"', '"false"', '"null"'])
+            self.rule("json_value", self.value_alts(s))
             self.rule("json_object", ['"{" "}"', '"{" json_member json_members "}"'])
             self.rule("json_members", ["", '"," json_member json_members'])
             self.rule("json_member", [f'{s} ":" json_value'])
             self.rule("json_array", ['"[" "]"', '"[" json_value json_values "]"'])
             self.rule("json_values", ["", '"," json_value json_values'])
         return "json_value"
+
+    def value_alts(self, string_sym: str) -> list[str]:
+        """The alternatives of any JSON value, strings being ``string_sym`` (nested values: any)."""
+        return ["json_object", "json_array", string_sym, self.term(NUMBER_RE, "NUMBER"), '"true"', '"false"', '"null"']
 
     # -- entry
     def compile(self, schema, ptr: str) -> str:
@@ -1085,8 +1088,7 @@ class _Compiler:
                 self.error("'not' of values other than strings is not supported", "not", f"{ptr}/not")
             s = self.string_term(STRING_RE, "STRING", None, self.excluded(n, False, f"{ptr}/not"), ptr)
             self.any_value()
-            return self.rule(self.fresh("notvalue"), ["json_object", "json_array", s, self.term(NUMBER_RE, "NUMBER"),
-                                                      '"true"', '"false"', '"null"'])
+            return self.rule(self.fresh("notvalue"), self.value_alts(s))
         kws = set(_assertions(rest)) - {"type", "minLength", "maxLength", "pattern", "format"}
         if rest.get("type") != "string" or kws:
             self.error("'not' is supported only inside a string schema (type: string, with no enum, const, "
@@ -1116,7 +1118,7 @@ class _Compiler:
         if kws <= {"enum"} or kws <= {"const"}:
             vals = n["enum"] if "enum" in n else [n["const"]]
             strs = sorted({v for v in vals if isinstance(v, str)})
-            return "(?:" + "|".join(map(_spellings_regex, strs)) + ")" if strs else None
+            return _quoted_union([_spellings_regex(v) for v in strs]) if strs else None
         if kws <= {"minLength", "maxLength"}:
             lo, hi = n.get("minLength", 0), n.get("maxLength")
             if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (lo, hi) if v is not None):
@@ -1142,9 +1144,9 @@ class _Compiler:
     def string_term(self, regex, hint, also, exclude, ptr):
         if exclude is None:
             return self.term(regex, hint, also=also)
-        if regexes_to_dfa_empty(regex, also, exclude):
+        if _empty_language(regex, also, exclude):
             self.error("the string admits no value once 'not' is taken out", "not", f"{ptr}/not")
-        return self.term(regex, hint + "X", also=also, minus=exclude, lark=_lark_form(regex, also, exclude))
+        return self.term(regex, hint + "X", also=also, minus=exclude)
 
     def string(self, schema, ptr, exclude=None):
         if "format" in schema and schema["format"] not in FORMATS and schema["format"] not in SPEC_FORMATS:
@@ -1184,7 +1186,7 @@ class _Compiler:
             # a pattern/format string is written raw (one character = one code point): its length is that of the
             # raw characters, intersected with the pattern's language
             regex, also = '"' + body + '"', '"' + _RAW_CHAR + rep + '"'
-            if self.terminals.get((regex, also)) is None and _empty_intersection(regex, also):
+            if self.terminals.get((regex, also, None)) is None and _empty_language(regex, also):
                 self.error(f"{kw} admits no string of length {rep}", kw, f"{ptr}/{kw}")
             return self.string_term(regex, "PATLEN", also, exclude, ptr)
         if rep is not None:
@@ -1305,9 +1307,9 @@ class _Compiler:
             if addl is not False:
                 # the other keys: canonical strings but the declared ones and every spelling-canonical key that a
                 # pattern matches (so a key with an escape that matches a pattern is never an additional key)
-                minus = "(?:" + "|".join([canonical_string_regex(k) for k in sorted(set(names) | forbidden)] +
-                                         ['"' + _pattern_body(p, canonical=True) + '"' for p in pats]) + ")"
-                akey = self.term(_CANON_STRING_RE, "AKEY", minus=minus, lark=_lark_form(_CANON_STRING_RE, None, minus))
+                minus = _quoted_union([canonical_string_regex(k) for k in sorted(set(names) | forbidden)] +
+                                      ['"' + _pattern_body(p, canonical=True) + '"' for p in pats])
+                akey = self.term(_CANON_STRING_RE, "AKEY", minus=minus)
                 aval = self.compile(addl, f"{ptr}/additionalProperties")
                 amember = self.rule(self.fresh("amember"), [f'{akey} ":" {aval}'])
                 addl_sym = self.rule(self.fresh("xmember"), [addl_sym, amember])
@@ -1554,56 +1556,27 @@ class _Compiler:
         return "\n".join(lines) + "\n"
 
 
-def _empty_intersection(a: str, b: str) -> bool:
-    from .regex import regexes_to_dfa
-
-    return regexes_to_dfa(a, b).is_empty()
-
-
-def regexes_to_dfa_empty(regex: str, also: str | None, minus: str | None) -> bool:
+def _empty_language(regex: str, also: str | None = None, minus: str | None = None) -> bool:
     from .regex import regexes_to_dfa
 
     return regexes_to_dfa(regex, also, minus).is_empty()
 
 
-def _lark_form(regex: str, also: str | None, minus: str) -> str:
-    """One Python regex for lark text of a quoted-string terminal with ``also`` and ``minus``: lookaheads after the
-    opening quote (exact for the same reason as :func:`_lookahead_form`)."""
-    assert regex[0] == regex[-1] == minus[-1] == '"' or minus.startswith("(?:")
-    look = "" if also is None else "(?=" + also[1:] + ")"
-    return '"' + look + "(?!" + _unquote_alts(minus) + ")" + regex[1:]
+def _lark_form(regex: str, also: str | None = None, minus: str | None = None) -> str:
+    """One Python regex for lark text of a quoted-string terminal with ``also`` and ``minus`` (both quoted-string
+    regexes): lookaheads after the opening quote, ``"(?=ALSO")(?!MINUS")REGEX"``. Exact because none lets a raw
+    ``"`` into the content: the lookaheads and the pattern end at the same closing quote."""
+    if also is None and minus is None:
+        return regex
+    assert regex[0] == regex[-1] == '"' and all(x[0] == '"' for x in (also, minus) if x is not None)
+    return ('"' + ("" if also is None else "(?=" + also[1:] + ")") + ("" if minus is None else "(?!" + minus[1:] + ")")
+            + regex[1:])
 
 
-def _unquote_alts(minus: str) -> str:
-    """``minus`` (quoted-string regexes, or an alternation of them) without the opening quote of each."""
-    if minus.startswith("(?:"):
-        return "(?:" + "|".join(a[1:] for a in _top_alts(minus[3:-1])) + ")"
-    return minus[1:]
-
-
-def _top_alts(body: str) -> list[str]:
-    """The top-level alternatives of a regex body (split at ``|`` outside groups and classes)."""
-    alts, depth, cls, esc, cur = [], 0, False, False, []
-    for ch in body:
-        if esc:
-            esc = False
-        elif ch == "\\":
-            esc = True
-        elif cls:
-            cls = ch != "]"
-        elif ch == "[":
-            cls = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            alts.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    alts.append("".join(cur))
-    return alts
+def _quoted_union(regexes: list[str]) -> str:
+    """One quoted-string regex for the union of quoted-string regexes (the opening quote factored out, so that
+    :func:`_lark_form` can put it in a lookahead)."""
+    return regexes[0] if len(regexes) == 1 else '"(?:' + "|".join(r[1:] for r in regexes) + ")"
 
 
 def _spellings_regex(value: str) -> str:
@@ -1636,13 +1609,6 @@ def _is_false_schema(s) -> bool:
     if s is False:
         return True
     return isinstance(s, dict) and set(_assertions(s)) == {"not"} and (s["not"] is True or s["not"] == {})
-
-
-def _lookahead_form(regex: str, also: str) -> str:
-    """One Python regex for the strings matching both quoted-string regexes: ``"(?=ALSO")REGEX"``. Exact because
-    neither lets a raw ``"`` into the content: the lookahead and the pattern end at the same closing quote."""
-    assert regex[0] == regex[-1] == also[0] == also[-1] == '"'
-    return '"(?=' + also[1:] + ")" + regex[1:]
 
 
 def _disjoint(a, b) -> bool:
