@@ -770,6 +770,18 @@ def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals,
     return True
 
 
+def _grown(a: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
+    """``a`` itself if it has ``need`` entries along ``axis``, else a copy with at least twice as many (zeros after)."""
+    n = a.shape[axis]
+    if need <= n:
+        return a
+    shape = list(a.shape)
+    shape[axis] = max(need, 2 * n, 16)
+    b = np.zeros(shape, a.dtype)
+    b[(slice(None),) * axis + (slice(0, n),)] = a
+    return b
+
+
 # ----------------------------------------------------------------------------- per (grammar, tokenizer)
 class GrammarIndex:
     """Everything computed once per (grammar, token table): configuration tables, ``reach``,
@@ -823,8 +835,7 @@ class GrammarIndex:
                 break
             reach = new
         self.reach = reach
-        self._akeys: dict = {}
-        self._arow_of: dict = {}                      # acceptable set -> its row of _oks / _usefuls
+        self._akeys: dict = {}                        # acceptable set -> (its row of _oks / _usefuls, ok, useful)
         self._oks = np.zeros((16, n), np.bool_)
         self._usefuls = np.zeros((16, n), np.bool_)
         self._node_arow = np.zeros(256, np.int32)    # node (nid) -> its row
@@ -884,29 +895,24 @@ class GrammarIndex:
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
         r = self._akeys.get(akey)
         if r is None:
-            self._new_arow(akey)
-            r = self._akeys[akey]
-        return r
+            r = self._new_arow(akey)
+        return r[1], r[2]
 
     def _new_arow(self, akey):
-        r = len(self._arow_of)
-        if r == self._oks.shape[0]:
-            self._oks = np.concatenate([self._oks, np.zeros_like(self._oks)])
-            self._usefuls = np.concatenate([self._usefuls, np.zeros_like(self._usefuls)])
+        """(row, ok, useful) of a new acceptable set: its rows of _oks / _usefuls filled."""
+        r = len(self._akeys)
+        self._oks = _grown(self._oks, r + 1)
+        self._usefuls = _grown(self._usefuls, r + 1)
         ok, useful = self._oks[r], self._usefuls[r]
         _ok_useful(self.reach, self.own, self.end, np.frombuffer(akey.to_bytes(8 * self.W, "little"), "<u8"), ok,
                    useful)
-        self._arow_of[akey] = r
-        self._akeys[akey] = (ok, useful)
-        return r
+        t = self._akeys[akey] = (r, ok, useful)
+        return t
 
     def _on_node(self, node):
-        r = self._arow_of.get(node.akey)
-        if r is None:
-            r = self._new_arow(node.akey)
-        node.arow = r
-        if node.nid >= len(self._node_arow):
-            self._node_arow = np.concatenate([self._node_arow, np.zeros_like(self._node_arow)])
+        t = self._akeys.get(node.akey)
+        r = node.arow = (t or self._new_arow(node.akey))[0]
+        self._node_arow = _grown(self._node_arow, node.nid + 1)
         self._node_arow[node.nid] = r
 
     def _on_scan(self, node, q, out):
@@ -973,18 +979,16 @@ class GrammarIndex:
                 self._wt[w, 0] = 0
                 return
             _, _, lo, hi, groups, x = r
-        self._wt[w, 1:3] = (lo, hi)
-        self._wt[w, 5] = x
-        self._add_groups(w, groups)
+        self._fill_walk(w, x, lo, hi, groups)
 
     def _fast_root(self, c, node, u, roots):
         """Add the root walk of (c, node) to ``roots`` (a block of tokens it allows, a slice's or a piece's own, ORed
         into ``u``); False where collect must do it (a walk past FAST_POOL)."""
+        key = (c, node.arow)
         if self._wt[c, 0]:
             sd = self.slice_for(c)
             k = 0
             if sd is not None:
-                key = (c, node.arow)
                 k = self._kcut.get(key)
                 if k is None:
                     k = self._kcut[key] = int(_level_cut(self._oks[node.arow], sd[1], sd[2], sd[3], sd[0].max_len))
@@ -995,7 +999,6 @@ class GrammarIndex:
                 return True
         # no walk kept for every set, or levels mixed under this one: the piece of this set (walked once, see piece)
         # as a walk of its own whose tokens need no filter
-        key = (c, node.arow)
         w = self._set_walks.get(key)
         if w is None:
             w = self._set_walks[key] = self._piece_walk(c, node)
@@ -1014,9 +1017,7 @@ class GrammarIndex:
         if r is None:
             return -1
         w = self._new_walk(None)
-        self._wt[w, 1:3] = r[1:]
-        self._wt[w, 5] = r[0]
-        self._add_groups(w, groups)
+        self._fill_walk(w, *r, groups)
         if len(base):
             self._set_base[w] = base
         return w
@@ -1030,14 +1031,11 @@ class GrammarIndex:
         x = int(self._fixed)
         p, lo = (self._xpool, self._xpool_n) if x else (self._pool, self._pool_n)
         hi = lo + k
-        if hi > p.shape[1]:
-            q = np.zeros((2, max(hi + 4096, 2 * p.shape[1])), np.int32)
-            q[:, :lo] = p[:, :lo]
-            p = q
-            if x:
-                self._xpool = p
-            else:
-                self._pool = p
+        p = _grown(p, hi, axis=1)
+        if x:
+            self._xpool = p
+        else:
+            self._pool = p
         p[0, lo:hi] = ids
         p[1, lo:hi] = -1 if cfgs is None else cfgs
         if x:
@@ -1048,20 +1046,16 @@ class GrammarIndex:
 
     def _new_walk(self, info):
         w = self._n_walks
-        if w == self._wt.shape[0]:
-            self._wt = np.concatenate([self._wt, np.zeros_like(self._wt)])
+        self._wt = _grown(self._wt, w + 1)
         self._wt[w, 0] = 2
         self._winfo.append(info)
         self._n_walks += 1
         return w
 
-    def _add_groups(self, w, groups):
-        """Append walk w's event groups (their walks numbered when new) and mark it ready."""
+    def _fill_walk(self, w, x, lo, hi, groups):
+        """Walk w = tokens ``lo:hi`` of pool x and its event groups (their walks numbered when new); ready."""
         g_lo = self._grp_n
-        if g_lo + len(groups) > self._grp.shape[1]:
-            grp = np.zeros((2, max(g_lo + len(groups), 2 * self._grp.shape[1])), np.int32)
-            grp[:, :g_lo] = self._grp[:, :g_lo]
-            self._grp = grp
+        self._grp = _grown(self._grp, g_lo + len(groups), axis=1)
         for i, (c, kb, t, e, key) in enumerate(groups):
             child = self._wid_of.get(key)
             if child is None:
@@ -1069,8 +1063,7 @@ class GrammarIndex:
             self._grp[0, g_lo + i] = c
             self._grp[1, g_lo + i] = child
         self._grp_n = g_lo + len(groups)
-        self._wt[w, 0] = 1
-        self._wt[w, 3:5] = (g_lo, self._grp_n)
+        self._wt[w] = (1, lo, hi, g_lo, self._grp_n, x)
 
     def _fast_mask(self, branches, u):
         """The mask of ``branches`` ORed into ``u`` by :func:`_compose`; False where collect must make it."""
@@ -1084,9 +1077,7 @@ class GrammarIndex:
                 n2 = self.step_node(node, c)
                 if n2 is not None and not self._fast_root(e, n2, u, roots):
                     return False
-        r = self._roots
-        if len(roots) > len(r):
-            r = self._roots = np.zeros((2 * len(roots), 2), np.int64)
+        r = self._roots = _grown(self._roots, len(roots))
         for i, (w, nid) in enumerate(roots):
             r[i, 0] = w
             r[i, 1] = nid
