@@ -956,7 +956,7 @@ class GrammarIndex:
 
     def precompute_walks(self):
         """Prepare the walks of the tables that the root walks lead to (below their events, recursively), once per
-        index, so that a first mask finds them ready (bench/mask_latency.py schemas: ~54 walks, ~2 ms per index)."""
+        index, so that a first mask finds them ready (bench/mask_latency.py schemas, an ad-hoc timing: ~54 walks, ~2 ms per index)."""
         w = 0
         while w < self._n_walks and w < self.n_configs + self.FAST_PRECOMPUTE:
             if self._wt[w, 0] == 2:
