@@ -102,6 +102,9 @@ __all__ = ["schema_to_lark", "schema_to_cfg", "MAX_ANY_ORDER_PROPERTIES", "integ
 
 MAX_ANY_ORDER_PROPERTIES = 8  # 2^k nonterminals, k 2^k rules: 8 properties ~1,400 rules, ~20-30 ms
 MAX_ARRAY_STATES = 4096
+# Repetitions (array elements, any JSON's members and values) are left-recursive: Earley items then keep the same
+# origins from one element to the next, so the parser's item sets repeat (grammar/chart_nb.py finds them again) and a
+# long array costs no new parser state per element; right recursion nests one level deeper per element.
 
 ANNOTATIONS = frozenset({
     "title", "description", "examples", "default", "$comment", "$schema", "$id", "deprecated",
@@ -764,10 +767,10 @@ class _Compiler:
             s = self.term(STRING_RE, "STRING")
             self.rule("json_value", self.value_alts(s))
             self.rule("json_object", ['"{" "}"', '"{" json_member json_members "}"'])
-            self.rule("json_members", ["", '"," json_member json_members'])
+            self.rule("json_members", ["", 'json_members "," json_member'])
             self.rule("json_member", [f'{s} ":" json_value'])
             self.rule("json_array", ['"[" "]"', '"[" json_value json_values "]"'])
-            self.rule("json_values", ["", '"," json_value json_values'])
+            self.rule("json_values", ["", 'json_values "," json_value'])
         return "json_value"
 
     def value_alts(self, string_sym: str) -> list[str]:
@@ -1496,15 +1499,15 @@ class _Compiler:
             if hi is None or j < hi:
                 if j < last:
                     alts.append(f'"," {elem(j)} {base}_t{j + 1}')
-                else:  # hi is None: uniform star
-                    alts.append(f'"," {item_sym} {base}_t{j}')
+                else:  # hi is None: uniform star (left-recursive, see MAX_ARRAY_STATES)
+                    alts.append(f'{base}_t{j} "," {item_sym}')
             self.rule(f"{base}_t{j}", alts)
         alts = []
         if lo == 0:
             alts.append('"[" "]"')
         if hi is None or hi >= 1:
             if last == 0:  # lo == 0, no prefix, unbounded: uniform
-                self.rule(f"{base}_t1", ["", f'"," {item_sym} {base}_t1'])
+                self.rule(f"{base}_t1", ["", f'{base}_t1 "," {item_sym}'])
             alts.append(f'"[" {elem(0)} {base}_t1 "]"')
         return self.rule(base, alts)
 

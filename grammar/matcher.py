@@ -25,7 +25,8 @@ Mask of one branch (``A`` = the terminals the parser accepts next, plus "ignored
 * Composition: where every walk a mask needs is kept for every acceptable set (or, from the root, as the piece of
   this set), the mask is made by one numba call (:func:`_compose`) from flat tables of those walks and of the parser's
   steps, instead of by :meth:`GrammarIndex.collect`'s recursion of Python calls; it returns to Python only for what is
-  not in the tables yet (a parser step: the Earley parser is Python; a walk below an event first met). Walks below the
+  not in the tables yet (a parser step not made yet, made by one numba call, :meth:`GrammarIndex.step`; a walk below an
+  event first met). Walks below the
   root walks' events are prepared with the index (:meth:`GrammarIndex.precompute_walks`). ``collect`` stays the
   fallback (walks too long to keep, as most of C++'s) and the reference (``GrammarIndex.FAST = 0``).
 * Finished masks are kept per index by matcher state (the branches; item sets are shared, so a later sequence
@@ -58,6 +59,7 @@ import numba as nb
 import numpy as np
 
 from .api import without_gc
+from .chart_nb import ChartParser, _scan_build
 from .vocab import TokenTable
 
 __all__ = ["compile_matcher", "Matcher", "GrammarIndex", "ReferenceMatcher"]
@@ -92,9 +94,7 @@ class Parser:
         self.ign_bit = 1 << self.T
         self._predictions: dict = {}
         self._completions: dict = {}
-        self.nodes: list = []           # every node built, by ``nid`` (all stay reachable from the root's memo anyway)
-        self.on_node = None             # hooks of the index: a node was built / a scan was computed
-        self.on_scan = None
+        self.n_nodes = 0
         self.root = self._build([(0, 0, None)])
 
     def _prediction(self, P: frozenset):
@@ -216,11 +216,9 @@ class Parser:
                 ak |= 1 << s
         node.akey = ak
         node.memo = {}
-        node.nid = len(self.nodes)
+        node.nid = self.n_nodes
         node.arow = -1
-        self.nodes.append(node)
-        if self.on_node is not None:
-            self.on_node(node)
+        self.n_nodes += 1
         return node
 
     def scan(self, node, q):
@@ -237,8 +235,6 @@ class Parser:
                 kernel.append((r, d + 1, node))
         out = self._build(kernel) if kernel else None
         memo[q] = out
-        if self.on_scan is not None:
-            self.on_scan(node, q, out)
         return out
 
 
@@ -551,6 +547,53 @@ def _ok_useful(reach, own, end, words, ok, useful):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def _words_hash(words):
+    h = np.uint64(1469598103934665603)
+    for w in range(words.shape[0]):
+        h = (h ^ words[w]) * np.uint64(1099511628211)
+    return h
+
+
+@nb.njit(cache=True, nogil=True)
+def _ak_row(words, ak_rows, ak_h, ak_n, oks, usefuls, reach, own, end):
+    """Row of the acceptable set ``words`` (bit words): found by the hash ``ak_h``, or made (its rows of ``oks`` /
+    ``usefuls`` filled by :func:`_ok_useful`); -1 when the tables are full."""
+    m = ak_h.shape[0] - 1
+    i = np.int64(_words_hash(words) >> np.uint64(16)) & m
+    while ak_h[i] != -1:
+        r = ak_h[i]
+        same = True
+        for w in range(words.shape[0]):
+            if ak_rows[r, w] != words[w]:
+                same = False
+                break
+        if same:
+            return r
+        i = (i + 1) & m
+    r = ak_n[0]
+    if r >= ak_rows.shape[0] or 2 * (r + 1) > ak_h.shape[0]:
+        return -1
+    ak_rows[r, :] = words
+    _ok_useful(reach, own, end, words, oks[r], usefuls[r])
+    ak_h[i] = r
+    ak_n[0] = r + 1
+    return r
+
+
+@nb.njit(cache=True, nogil=True)
+def _ak_rehash(ak_h, ak_rows, n):
+    m = ak_h.shape[0] - 1
+    for r in range(n):
+        i = np.int64(_words_hash(ak_rows[r]) >> np.uint64(16)) & m
+        while ak_h[i] != -1:
+            i = (i + 1) & m
+        ak_h[i] = r
+
+
+_SHORT_STEPS, _SHORT_NODES, _SHORT_ROWS = 101, 102, 103     # step()'s resources (the parser's are below 100)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _popcount64(x):
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
@@ -681,22 +724,44 @@ def _mh_slot(keys, key):
 
 
 @nb.njit(cache=True, nogil=True)
-def _mh_put(keys, vals, key, val):
-    """Insert or overwrite; returns True when the key is new."""
-    i = _mh_slot(keys, key)
-    new = keys[i] == -1
-    keys[i] = key
-    vals[i] = val
-    return new
-
-
-@nb.njit(cache=True, nogil=True)
 def _mh_rehash(old_keys, old_vals, keys, vals):
     for i in range(old_keys.shape[0]):
         if old_keys[i] != -1:
             j = _mh_slot(keys, old_keys[i])
             keys[j] = old_keys[i]
             vals[j] = old_vals[i]
+
+
+@nb.njit(cache=True, nogil=True)
+def _step(nid, q, n_labels, mh_keys, mh_vals, mh_n, node_arow, ak_rows, ak_h, ak_n, oks, usefuls, reach, own, end,
+          no_kernel, T, dr_next, dr_lhs, dr_start, nullable, bl_off, bl_dr, lab_has, nk_off, k_dr, k_org, n_pred, n_acc,
+          n_ak, n_h, nh, pr_off, pi_dr, pr_key, pr_ak, ph, cnt, wk, ih, ih_used, dl, mark_nt, mark_dr, pstk, pbits, fail):
+    """The parser's step (nid, q) from the table, or made: the item set built (:func:`_scan_build`), its acceptable
+    row found or made, the step entered. -1: an array ran short (``fail[0]``; checked before anything is kept)."""
+    key = nid * n_labels + q
+    i = _mh_slot(mh_keys, key)
+    if mh_keys[i] == key:
+        return mh_vals[i]
+    if 2 * (mh_n[0] + 1) > mh_keys.shape[0]:
+        fail[0] = _SHORT_STEPS
+        return -1
+    if cnt[0] + 1 > node_arow.shape[0]:
+        fail[0] = _SHORT_NODES
+        return -1
+    if ak_n[0] + 1 > ak_rows.shape[0] or 2 * (ak_n[0] + 1) > ak_h.shape[0]:
+        fail[0] = _SHORT_ROWS
+        return -1
+    n2 = _scan_build(nid, q, no_kernel, no_kernel, T, dr_next, dr_lhs, dr_start, nullable, bl_off, bl_dr, lab_has,
+                     nk_off, k_dr, k_org, n_pred, n_acc, n_ak, n_h, nh, pr_off, pi_dr, pr_key, pr_ak, ph, cnt, wk, ih,
+                     ih_used, dl, mark_nt, mark_dr, pstk, pbits, fail)
+    if n2 == -1:
+        return -1
+    if n2 >= 0:
+        node_arow[n2] = _ak_row(n_ak[n2], ak_rows, ak_h, ak_n, oks, usefuls, reach, own, end)
+    mh_keys[i] = key
+    mh_vals[i] = n2
+    mh_n[0] += 1
+    return n2
 
 
 @nb.njit(cache=True, nogil=True)
@@ -792,6 +857,7 @@ class GrammarIndex:
     so ``MAX_PIECES`` is no longer 300 MB per index)."""
 
     MAX_PIECES = 50_000
+    CAP0 = 16          # initial rows of acceptable sets (a power of two; step tables in proportion); tests make it tiny
     MAX_MASKS = 4_096   # finished masks kept per index
     # A finished mask is kept as its allowed ids, or its refused ids, when there are at most this many, else as a
     # copy (6 KB with a 49K vocabulary): on bench/mask_latency.py's schemas 73 % allow <= 768 tokens and 23 % refuse
@@ -835,18 +901,22 @@ class GrammarIndex:
                 break
             reach = new
         self.reach = reach
-        self._akeys: dict = {}                        # acceptable set -> (its row of _oks / _usefuls, ok, useful)
-        self._oks = np.zeros((16, n), np.bool_)
-        self._usefuls = np.zeros((16, n), np.bool_)
-        self._node_arow = np.zeros(256, np.int32)    # node (nid) -> its row
-        self._mh_keys = np.full(1024, -1, np.int64)  # the parser's steps for _compose (see _mh_slot)
-        self._mh_vals = np.zeros(1024, np.int32)
-        self._mh_n = 0
+        # acceptable sets: row r of _oks / _usefuls is the set _ak_rows[r] (bit words; found by the hash _ak_h)
+        self._akeys: dict = {}                        # acceptable set (int) -> (its row, ok, useful), as met in Python
+        c = self.CAP0
+        self._oks = np.zeros((c, n), np.bool_)
+        self._usefuls = np.zeros((c, n), np.bool_)
+        self._ak_rows = np.zeros((c, self.W), np.uint64)
+        self._ak_h = np.full(4 * c, -1, np.int64)
+        self._ak_n = np.zeros(1, np.int64)
+        self._node_arow = np.zeros(16 * c, np.int32)    # node (nid) -> its row
+        self._mh_keys = np.full(16 * c, -1, np.int64)   # the parser's steps (see _mh_slot)
+        self._mh_vals = np.zeros(16 * c, np.int32)
+        self._mh_n = np.zeros(1, np.int64)
         self._n_labels = max(1, len(labels))
-        self.parser = Parser(grammar.cfg, labels)
-        self.parser.on_node = self._on_node
-        self.parser.on_scan = self._on_scan
-        self._on_node(self.parser.root)
+        self.parser = ChartParser(grammar.cfg, labels)
+        self._node_arow[0] = self._row(self.parser.n_ak[0])
+        self.root = self._node(0)
         trie = table.trie
         self.trie = trie
         self.stk = np.zeros(trie.max_depth + 2, np.int64)
@@ -895,34 +965,57 @@ class GrammarIndex:
         """(ok, useful) bool arrays over configurations for an acceptable-terminal set."""
         r = self._akeys.get(akey)
         if r is None:
-            r = self._new_arow(akey)
+            row = self._row(np.frombuffer(akey.to_bytes(8 * self.W, "little"), "<u8"))
+            r = self._akeys[akey] = (row, self._oks[row], self._usefuls[row])
         return r[1], r[2]
 
-    def _new_arow(self, akey):
-        """(row, ok, useful) of a new acceptable set: its rows of _oks / _usefuls filled."""
-        r = len(self._akeys)
-        self._oks = _grown(self._oks, r + 1)
-        self._usefuls = _grown(self._usefuls, r + 1)
-        ok, useful = self._oks[r], self._usefuls[r]
-        _ok_useful(self.reach, self.own, self.end, np.frombuffer(akey.to_bytes(8 * self.W, "little"), "<u8"), ok,
-                   useful)
-        t = self._akeys[akey] = (r, ok, useful)
-        return t
+    def _row(self, words):
+        """Row of _oks / _usefuls of the acceptable set ``words`` (filled if new)."""
+        while True:
+            r = _ak_row(words, self._ak_rows, self._ak_h, self._ak_n, self._oks, self._usefuls, self.reach, self.own,
+                        self.end)
+            if r >= 0:
+                return int(r)
+            self._grow_rows()
 
-    def _on_node(self, node):
-        t = self._akeys.get(node.akey)
-        r = node.arow = (t or self._new_arow(node.akey))[0]
-        self._node_arow = _grown(self._node_arow, node.nid + 1)
-        self._node_arow[node.nid] = r
+    def _grow_rows(self):
+        k = 2 * len(self._ak_rows)
+        self._oks = _grown(self._oks, k)
+        self._usefuls = _grown(self._usefuls, k)
+        self._ak_rows = _grown(self._ak_rows, k)
+        k = len(self._ak_rows)
+        if 2 * k > len(self._ak_h):
+            self._ak_h = np.full(4 * k, -1, np.int64)
+            _ak_rehash(self._ak_h, self._ak_rows, int(self._ak_n[0]))
 
-    def _on_scan(self, node, q, out):
-        if 2 * (self._mh_n + 1) > len(self._mh_keys):
-            keys = np.full(2 * len(self._mh_keys), -1, np.int64)
-            vals = np.zeros(len(keys), np.int32)
-            _mh_rehash(self._mh_keys, self._mh_vals, keys, vals)
-            self._mh_keys, self._mh_vals = keys, vals
-        if _mh_put(self._mh_keys, self._mh_vals, node.nid * self._n_labels + q, -2 if out is None else out.nid):
-            self._mh_n += 1
+    def _node(self, nid):
+        """The node object of item set ``nid`` (with its row)."""
+        n = self.parser.node(nid)
+        n.arow = int(self._node_arow[nid])
+        return n
+
+    def step(self, nid, q):
+        """Id of the item set after a lexeme with label set q at item set ``nid`` (-2: none fits), made and entered
+        in the step table (with its acceptable row) by one numba call where new."""
+        p = self.parser
+        while True:
+            n2 = _step(nid, q, self._n_labels, self._mh_keys, self._mh_vals, self._mh_n, self._node_arow,
+                       self._ak_rows, self._ak_h, self._ak_n, self._oks, self._usefuls, self.reach, self.own, self.end,
+                       p.no_kernel, *p.arrays())
+            if n2 != -1:
+                return int(n2)
+            what = int(p.fail[0])
+            if what == _SHORT_STEPS:
+                keys = np.full(2 * len(self._mh_keys), -1, np.int64)
+                vals = np.zeros(len(keys), np.int32)
+                _mh_rehash(self._mh_keys, self._mh_vals, keys, vals)
+                self._mh_keys, self._mh_vals = keys, vals
+            elif what == _SHORT_NODES:
+                self._node_arow = _grown(self._node_arow, 2 * len(self._node_arow))
+            elif what == _SHORT_ROWS:
+                self._grow_rows()
+            else:
+                p.grow(what)
 
     # ------------------------------------------------------------------ masks composed in one numba call
     # Where every walk a mask needs is kept for every acceptable set (root walks from precompute_roots, walks below
@@ -1092,8 +1185,7 @@ class GrammarIndex:
             if kind == 2:
                 self._prepare_walk(int(need[1]))
             elif kind == 3:
-                node, q = self.parser.nodes[int(need[1])], int(need[2])
-                self._on_scan(node, q, self.parser.scan(node, q))
+                self.step(int(need[1]), int(need[2]))
             else:
                 return False
         self.stats["fast"] += 1
@@ -1370,7 +1462,12 @@ class GrammarIndex:
         q = int(self.lab[c])
         if q == -2:
             return node
-        return self.parser.scan(node, q)
+        memo = node.memo
+        out = memo.get(q, memo)
+        if out is memo:
+            n2 = self.step(node.nid, q)
+            out = memo[q] = None if n2 == -2 else self._node(n2)
+        return out
 
     def collect(self, key, node, starts, start_cfg, out, trie=None):
         """OR into ``out`` the allowed tokens of this walk and of its events, recursively."""
@@ -1414,7 +1511,7 @@ class Matcher:
     def __init__(self, index: GrammarIndex):
         self.index = index
         self.table = index.table
-        self._hist = [((0, index.parser.root),)]
+        self._hist = [((0, index.root),)]
         self._eos = np.asarray(self.table.eos_ids, np.int64)
 
     # -- state
