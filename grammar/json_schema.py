@@ -1345,20 +1345,26 @@ class _Compiler:
                 "to require the declared order", "properties", f"{ptr}/properties")
         return self.object_any_order(members, req, addl_sym, deps)
 
+    def extra_members(self, base, addl):
+        """The rule of any number of additional members, each after a comma (left-recursive), or "" without them."""
+        if not addl:
+            return ""
+        return self.rule(f"{base}_x", ["", f'{base}_x "," {addl}'])
+
     def object_ordered(self, members, req, addl):
         base = self.fresh("obj")
         k = len(members)
-        # tail_i: members i.. after at least one member was written (each starts with ",")
+        # tail_i: members i.. after at least one member was written (each starts with ","); additional members
+        # first, as one left-recursive star (see MAX_ARRAY_STATES)
+        x = self.extra_members(base, addl)
         for i in range(k, -1, -1):
             alts = []
             if i == k:
-                alts.append("")
+                alts.append(x)
             else:
-                alts.append(f'"," {members[i]} {base}_t{i + 1}')
+                alts.append(f'{x} "," {members[i]} {base}_t{i + 1}'.strip())
                 if not req[i]:
                     alts.append(f"{base}_t{i + 1}")
-            if addl:
-                alts.append(f'"," {addl} {base}_t{i}')
             self.rule(f"{base}_t{i}", alts)
         # head_i: members i.. with nothing written yet
         for i in range(k, -1, -1):
@@ -1435,16 +1441,16 @@ class _Compiler:
         def done(s):    # required and every present member's needs there
             return s & req_mask == req_mask and all(not (s >> i & 1) or needs[i] & s == needs[i] for i in range(k))
 
-        # tail_S: remaining members after at least one was written; S = used declared members
+        # tail_S: remaining members after at least one was written; S = used declared members; additional members
+        # first, as one left-recursive star (see MAX_ARRAY_STATES)
+        x = self.extra_members(base, addl)
         for s in range(1 << k):
             alts = []
             if done(s):
-                alts.append("")
+                alts.append(x)
             for i in range(k):
                 if not s >> i & 1 and ok(s | 1 << i):
-                    alts.append(f'"," {members[i]} {base}_t{s | 1 << i}')
-            if addl:
-                alts.append(f'"," {addl} {base}_t{s}')
+                    alts.append(f'{x} "," {members[i]} {base}_t{s | 1 << i}'.strip())
             self.rule(f"{base}_t{s}", alts)
         alts = []
         if req_mask == 0:
