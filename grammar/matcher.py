@@ -1483,7 +1483,39 @@ class GrammarIndex:
 _INDEX_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+_WARM: set = set()        # token tables (by key) this process has warmed up
+
+
+def _warm_up(table):
+    """Once per process and token table: load the numba functions a mask may first need in the middle of a sequence
+    (slices of bounded and of format strings, a parser step, a finished mask met again, tables growing past their
+    first size). Loading one from numba's cache takes ~5 ms: that belongs with compiling the first grammar, not with
+    one token's mask (such loads were most of the slowest masks on MaskBench schemas). Costs one small JSON-schema
+    index and ~50 masks."""
+    if table.key in _WARM:
+        return
+    _WARM.add(table.key)
+    from .api import Grammar
+    from .chart_nb import _rehash_nodes, _rehash_preds
+
+    h, v = np.full(8, -1, np.int64), np.zeros(8, np.int32)
+    _mh_rehash(np.full(4, -1, np.int64), np.zeros(4, np.int32), h, v)
+    _ak_rehash(h, np.zeros((1, 1), np.uint64), 0)
+    _rehash_preds(h, np.zeros((1, 1), np.uint64), 0)
+    _rehash_nodes(h, np.zeros(1, np.uint64), 0)
+    g = Grammar.from_json_schema({"type": "object", "properties": {
+        "s": {"type": "string", "maxLength": 3}, "e": {"type": "string", "format": "email"},
+        "n": {"type": "integer", "minimum": 0}, "a": {"type": "array", "items": {"enum": ["x", "y"]}}}})
+    for _ in range(2):      # the second time through meets finished masks
+        m = Matcher(grammar_index(g, table))
+        for b in b'{"s": "ab", "e": "a@b.co", "n": 12, "a": ["x", "y"]}':
+            m.mask()
+            if not m.advance_bytes(bytes([b])):
+                break
+
+
 def grammar_index(grammar, table: TokenTable) -> GrammarIndex:
+    _warm_up(table)
     per = _INDEX_CACHE.get(grammar)
     if per is None:
         per = _INDEX_CACHE[grammar] = {}
