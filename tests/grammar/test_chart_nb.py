@@ -130,3 +130,29 @@ def test_steps_are_shared_by_python_and_numba_callers():
     assert int(ix.parser.cnt[0]) == n_built           # the same path again builds nothing
     assert m2.branches == m.branches                  # and ends at the very same node objects
     json.loads(text)
+
+
+@pytest.mark.parametrize("schema,doc", [
+    ({"type": "array", "items": {"type": "integer"}}, list(range(60))),
+    ({"type": "object", "additionalProperties": {"type": "integer"}}, {f"k{i}": i for i in range(60)}),
+    ({"type": "object", "properties": {"a": {"type": "string"}}}, {"a": "x", **{f"k{i}": [i] for i in range(60)}}),
+])
+def test_repetitions_reuse_item_sets(schema, doc):
+    """Array elements, map entries and undeclared members are left-recursive and equal item sets are found again: a
+    document of 60 repeated parts builds no more item sets than one of 10 (before, right recursion made new ones at
+    every part)."""
+    toks = [bytes([c]) for c in range(32, 127)]
+    table = TokenTable(toks + [b""], special=[0] * len(toks) + [1], eos_ids=[len(toks)])
+    g = Grammar.from_json_schema(schema)
+
+    def item_sets(text):
+        m = compile_matcher(g, table)
+        for b in text.encode():
+            m.mask()
+            assert m.advance(b - 32)
+        assert m.is_accepting()
+        return int(m.index.parser.cnt[0])
+
+    short = dict(list(doc.items())[:10]) if isinstance(doc, dict) else doc[:10]
+    n_short = item_sets(json.dumps(short))
+    assert item_sets(json.dumps(doc)) == n_short
