@@ -1,9 +1,10 @@
 """Numba Earley item sets for the token matcher: the same deduction as :class:`~.matcher.Parser` (which stays the
-reference, ``GrammarIndex.NB_PARSER = 0``), with a scan and the item set it makes in one numba call.
+reference: tests/grammar/test_chart_nb.py compares both), with a scan and the item set it makes in one numba call.
 
-A Python-built item set costs ~30-40 us (bench/mask_cold_diag.py era measurements: sets, dicts and tuples per item),
-and about half of a fresh grammar's first masks build one or more (a lexeme ending inside a token reaches a parser
-state not met before). Here items are ``(dotted rule, origin node)`` pairs in flat arrays:
+About half of a fresh grammar's first masks need a parser step not made yet (a lexeme ending inside a token reaches a
+parser state not met before). Made in Python (item set, acceptable-set row, step table) such a step took ~18 us at
+the median of those masks, ~8.5 us as one numba call (:meth:`GrammarIndex.step`; ad-hoc phase timings on
+bench/mask_latency.py's schemas, session 17). Items are ``(dotted rule, origin node)`` pairs in flat arrays:
 
 * dotted rule ``dr``: ``rule_first[r] + dot``; ``dr_next[dr]`` the symbol after the dot, -1 at the end of the rule;
 * node n: its kernel items (those that came from earlier nodes, waiting for a symbol; origin -1 = the node itself,
@@ -12,7 +13,8 @@ state not met before). Here items are ``(dotted rule, origin node)`` pairs in fl
 * predicted part p: the items ``(rule, dot)`` predicted for one set of nonterminals (closed under prediction and
   nullable advance, Aycock-Horspool), shared by every node that predicts the same set (found by a hash of the set).
 
-Arrays grow in Python: a call that runs out of room returns -1 with what ran short, the caller doubles it and calls
+An item set equal to one made before is that node (see :func:`_scan_build`). Arrays grow in Python: a call that
+runs out of room returns -1 with what ran short, the caller doubles it and calls
 again (a call writes nothing it keeps before it knows everything fits).
 """
 from __future__ import annotations
