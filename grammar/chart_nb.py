@@ -33,6 +33,44 @@ def _mix(x):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def words_hash(words):
+    h = np.uint64(1469598103934665603)
+    for w in range(words.shape[0]):
+        h = (h ^ words[w]) * np.uint64(1099511628211)
+    return h
+
+
+@nb.njit(cache=True, nogil=True)
+def find_row(index, rows, words):
+    """(slot, row) of the bit words ``words`` among ``rows`` through the open-addressing ``index`` (row ids, -1 free;
+    a power of two); row -1 and the free slot where they are not there."""
+    m = index.shape[0] - 1
+    i = np.int64(words_hash(words) >> np.uint64(16)) & m
+    while index[i] != -1:
+        r = index[i]
+        same = True
+        for w in range(words.shape[0]):
+            if rows[r, w] != words[w]:
+                same = False
+                break
+        if same:
+            return i, r
+        i = (i + 1) & m
+    return i, -1
+
+
+@nb.njit(cache=True, nogil=True)
+def rehash_rows(index, rows, n):
+    """Enter rows 0..n-1 into the empty ``index`` (see :func:`find_row`)."""
+    m = index.shape[0] - 1
+    for r in range(n):
+        i = np.int64(words_hash(rows[r]) >> np.uint64(16)) & m
+        while index[i] != -1:
+            i = (i + 1) & m
+        index[i] = r
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _hslot(keys, key):
     m = keys.shape[0] - 1
     i = np.int64((np.uint64(key) * np.uint64(11400714819323198485)) >> np.uint64(20)) & m
@@ -46,21 +84,9 @@ def _prediction(pbits, T, dr_next, nullable, bl_off, bl_dr, pr_off, pi_dr, pr_ke
                 mark_dr):
     """Id of the predicted part of the nonterminals ``pbits`` (bit s - T), made if new; -1 - resource if short."""
     NW = pbits.shape[0]
-    h = np.uint64(1469598103934665603)
-    for w in range(NW):
-        h = (h ^ pbits[w]) * np.uint64(1099511628211)
-    m = ph.shape[0] - 1
-    i = np.int64(h >> np.uint64(16)) & m
-    while ph[i] != -1:
-        p = ph[i]
-        same = True
-        for w in range(NW):
-            if pr_key[p, w] != pbits[w]:
-                same = False
-                break
-        if same:
-            return p
-        i = (i + 1) & m
+    i, p = find_row(ph, pr_key, pbits)
+    if p >= 0:
+        return p
     p = cnt[2]
     if 2 * (p + 1) > ph.shape[0]:
         return -1 - _PHASH
@@ -435,7 +461,7 @@ class ChartParser:
             self.nh = nh
         elif what == _PHASH:
             ph = np.full(2 * len(self.ph), -1, np.int64)
-            _rehash_preds(ph, self.pr_key, int(self.cnt[2]))
+            rehash_rows(ph, self.pr_key, int(self.cnt[2]))
             self.ph = ph
         else:   # pragma: no cover - a code the kernel does not return
             raise AssertionError(f"unknown resource {what}")
@@ -480,20 +506,6 @@ class ChartParser:
             return memo[q]
         out = memo[q] = self._make(node.nid, q, self.no_kernel, self.no_kernel)
         return out
-
-
-@nb.njit(cache=True, nogil=True)
-def _rehash_preds(ph, pr_key, n):
-    NW = pr_key.shape[1]
-    m = ph.shape[0] - 1
-    for p in range(n):
-        h = np.uint64(1469598103934665603)
-        for w in range(NW):
-            h = (h ^ pr_key[p, w]) * np.uint64(1099511628211)
-        i = np.int64(h >> np.uint64(16)) & m
-        while ph[i] != -1:
-            i = (i + 1) & m
-        ph[i] = p
 
 
 @nb.njit(cache=True, nogil=True)

@@ -59,7 +59,7 @@ import numba as nb
 import numpy as np
 
 from .api import without_gc
-from .chart_nb import ChartParser, _scan_build
+from .chart_nb import ChartParser, _scan_build, find_row, rehash_rows
 from .vocab import TokenTable
 
 __all__ = ["compile_matcher", "Matcher", "GrammarIndex", "ReferenceMatcher"]
@@ -546,30 +546,13 @@ def _ok_useful(reach, own, end, words, ok, useful):
         useful[c] = b and end[c] >= 0
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _words_hash(words):
-    h = np.uint64(1469598103934665603)
-    for w in range(words.shape[0]):
-        h = (h ^ words[w]) * np.uint64(1099511628211)
-    return h
-
-
 @nb.njit(cache=True, nogil=True)
 def _ak_row(words, ak_rows, ak_h, ak_n, oks, usefuls, reach, own, end):
     """Row of the acceptable set ``words`` (bit words): found by the hash ``ak_h``, or made (its rows of ``oks`` /
     ``usefuls`` filled by :func:`_ok_useful`); -1 when the tables are full."""
-    m = ak_h.shape[0] - 1
-    i = np.int64(_words_hash(words) >> np.uint64(16)) & m
-    while ak_h[i] != -1:
-        r = ak_h[i]
-        same = True
-        for w in range(words.shape[0]):
-            if ak_rows[r, w] != words[w]:
-                same = False
-                break
-        if same:
-            return r
-        i = (i + 1) & m
+    i, r = find_row(ak_h, ak_rows, words)
+    if r >= 0:
+        return r
     r = ak_n[0]
     if r >= ak_rows.shape[0] or 2 * (r + 1) > ak_h.shape[0]:
         return -1
@@ -578,16 +561,6 @@ def _ak_row(words, ak_rows, ak_h, ak_n, oks, usefuls, reach, own, end):
     ak_h[i] = r
     ak_n[0] = r + 1
     return r
-
-
-@nb.njit(cache=True, nogil=True)
-def _ak_rehash(ak_h, ak_rows, n):
-    m = ak_h.shape[0] - 1
-    for r in range(n):
-        i = np.int64(_words_hash(ak_rows[r]) >> np.uint64(16)) & m
-        while ak_h[i] != -1:
-            i = (i + 1) & m
-        ak_h[i] = r
 
 
 _SHORT_STEPS, _SHORT_NODES, _SHORT_ROWS = 101, 102, 103     # step()'s resources (the parser's are below 100)
@@ -986,7 +959,7 @@ class GrammarIndex:
         k = len(self._ak_rows)
         if 2 * k > len(self._ak_h):
             self._ak_h = np.full(4 * k, -1, np.int64)
-            _ak_rehash(self._ak_h, self._ak_rows, int(self._ak_n[0]))
+            rehash_rows(self._ak_h, self._ak_rows, int(self._ak_n[0]))
 
     def _node(self, nid):
         """The node object of item set ``nid`` (with its row)."""
@@ -1496,12 +1469,11 @@ def _warm_up(table):
         return
     _WARM.add(table.key)
     from .api import Grammar
-    from .chart_nb import _rehash_nodes, _rehash_preds
+    from .chart_nb import _rehash_nodes
 
     h, v = np.full(8, -1, np.int64), np.zeros(8, np.int32)
     _mh_rehash(np.full(4, -1, np.int64), np.zeros(4, np.int32), h, v)
-    _ak_rehash(h, np.zeros((1, 1), np.uint64), 0)
-    _rehash_preds(h, np.zeros((1, 1), np.uint64), 0)
+    rehash_rows(h, np.zeros((1, 1), np.uint64), 0)
     _rehash_nodes(h, np.zeros(1, np.uint64), 0)
     g = Grammar.from_json_schema({"type": "object", "properties": {
         "s": {"type": "string", "maxLength": 3}, "e": {"type": "string", "format": "email"},
