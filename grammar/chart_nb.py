@@ -40,7 +40,7 @@ def words_hash(words):
     return h
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, inline="always")
 def find_row(index, rows, words):
     """(slot, row) of the bit words ``words`` among ``rows`` through the open-addressing ``index`` (row ids, -1 free;
     a power of two); row -1 and the free slot where they are not there."""
