@@ -148,6 +148,40 @@ def _prediction(pbits, T, dr_next, nullable, bl_off, bl_dr, pr_off, pi_dr, pr_ke
     return p
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _push(wk, n_w, dr, o):
+    """Push the item (dr, o) on the work stack ``wk`` of size ``n_w``: the new size, or -1 when it is full."""
+    if n_w >= wk.shape[0]:
+        return -1
+    wk[n_w, 0] = dr
+    wk[n_w, 1] = o
+    return n_w + 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _item_key(dr, o):
+    return ((dr << 32) | (o + 1)) << 1           # even: an item; odd: a completion (see _done_key)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _done_key(A, o):
+    return (((A << 32) | o) << 1) | 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _hadd(ih, ih_used, n_used, key):
+    """Add ``key`` to the set ``ih`` (its slots listed in ``ih_used[:n_used]``): the new count, the same count when it
+    was there, or -1 when the set is full."""
+    i = _hslot(ih, key)
+    if ih[i] == key:
+        return n_used
+    if n_used >= ih_used.shape[0]:
+        return -1
+    ih[i] = key
+    ih_used[n_used] = i
+    return n_used + 1
+
+
 @nb.njit(cache=True, nogil=True)
 def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable, bl_off, bl_dr, lab_has, nk_off,
                 k_dr, k_org, n_pred, n_acc, n_ak, n_h, nh, pr_off, pi_dr, pr_key, pr_ak, ph, cnt, wk, ih, ih_used, dl,
@@ -162,32 +196,22 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
     if node >= 0:
         for j in range(nk_off[node], nk_off[node + 1]):
             s = dr_next[k_dr[j]]
-            if s < T and lab_has[q, s]:
-                if n_w >= wk.shape[0]:
-                    fail[0] = _STACK
-                    return -1
-                o = k_org[j]
-                wk[n_w, 0] = k_dr[j] + 1
-                wk[n_w, 1] = node if o == -1 else o
-                n_w += 1
+            if s < T and lab_has[q, s] and n_w >= 0:
+                n_w = _push(wk, n_w, k_dr[j] + 1, node if k_org[j] == -1 else k_org[j])
         p = n_pred[node]
         if p >= 0:
             for j in range(pr_off[p], pr_off[p + 1]):
                 s = dr_next[pi_dr[j]]
-                if s < T and lab_has[q, s]:
-                    if n_w >= wk.shape[0]:
-                        fail[0] = _STACK
-                        return -1
-                    wk[n_w, 0] = pi_dr[j] + 1
-                    wk[n_w, 1] = node
-                    n_w += 1
+                if s < T and lab_has[q, s] and n_w >= 0:
+                    n_w = _push(wk, n_w, pi_dr[j] + 1, node)
+        if n_w < 0:
+            fail[0] = _STACK
+            return -1
         if n_w == 0:
             return -2
     else:
         for j in range(kin_dr.shape[0]):
-            wk[n_w, 0] = kin_dr[j]
-            wk[n_w, 1] = kin_org[j]
-            n_w += 1
+            n_w = _push(wk, n_w, kin_dr[j], kin_org[j])
     nid = cnt[0]
     if nid + 1 >= n_pred.shape[0]:
         fail[0] = _NODES
@@ -195,7 +219,6 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
     if 2 * (nid + 1) > nh.shape[0]:
         fail[0] = _NHASH
         return -1
-    NS = mark_nt.shape[0]
     k0 = cnt[1]
     k = k0
     acc = False
@@ -203,21 +226,17 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
     pbits[:] = 0
     has_p = False
     code = 0
-    cap_used = ih_used.shape[0]
     while n_w > 0:
         n_w -= 1
         dr = wk[n_w, 0]
         o = wk[n_w, 1]
-        key = ((dr << 32) | (o + 1)) << 1
-        i = _hslot(ih, key)
-        if ih[i] == key:
-            continue
-        if n_used >= cap_used:
+        n2 = _hadd(ih, ih_used, n_used, _item_key(dr, o))
+        if n2 < 0:
             code = _HASH
             break
-        ih[i] = key
-        ih_used[n_used] = i
-        n_used += 1
+        if n2 == n_used:
+            continue       # an item met before in this build
+        n_used = n2
         s = dr_next[dr]
         if s < 0:
             if dr_start[dr]:
@@ -225,9 +244,7 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
             if o == -1:
                 continue   # ε-completion at this node: covered by the nullable advance
             A = dr_lhs[dr]
-            ckey = (((A << 32) | o) << 1) | 1
-            i = _hslot(ih, ckey)
-            if ih[i] == ckey:
+            if ih[_hslot(ih, _done_key(A, o))] == _done_key(A, o):
                 continue   # (origin, A) completed here already: what follows depends on nothing else
             # the nonterminals completed at o through its predicted part (A first), each marked
             nd = 1
@@ -235,27 +252,22 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
             mark_nt[A] = True
             p = n_pred[o]
             c = 0
-            while c < nd:
+            while c < nd and p >= 0 and code == 0:
                 B = dl[c]
                 c += 1
-                if p < 0:
-                    continue
                 for j in range(pr_off[p], pr_off[p + 1]):
                     d2 = pi_dr[j]
                     if dr_next[d2] != B:
                         continue
-                    d3 = d2 + 1
-                    if dr_next[d3] >= 0:
-                        if n_w >= wk.shape[0]:
+                    if dr_next[d2 + 1] >= 0:
+                        n_w = _push(wk, n_w, d2 + 1, o)
+                        if n_w < 0:
                             code = _STACK
                             break
-                        wk[n_w, 0] = d3
-                        wk[n_w, 1] = o
-                        n_w += 1
                     else:
-                        if dr_start[d3]:
+                        if dr_start[d2 + 1]:
                             acc = True
-                        L = dr_lhs[d3]
+                        L = dr_lhs[d2 + 1]
                         if not mark_nt[L]:
                             mark_nt[L] = True
                             dl[nd] = L
@@ -265,24 +277,17 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
                 mark_nt[B] = False
                 if code:
                     continue
-                ckey = (((B << 32) | o) << 1) | 1
-                i = _hslot(ih, ckey)
-                if ih[i] != ckey:
-                    if n_used >= cap_used:
-                        code = _HASH
-                        continue
-                    ih[i] = ckey
-                    ih_used[n_used] = i
-                    n_used += 1
+                n2 = _hadd(ih, ih_used, n_used, _done_key(B, o))
+                if n2 < 0:
+                    code = _HASH
+                    continue
+                n_used = n2
                 for j in range(nk_off[o], nk_off[o + 1]):
                     if dr_next[k_dr[j]] == B:
-                        if n_w >= wk.shape[0]:
+                        n_w = _push(wk, n_w, k_dr[j] + 1, o if k_org[j] == -1 else k_org[j])
+                        if n_w < 0:
                             code = _STACK
                             break
-                        o2 = k_org[j]
-                        wk[n_w, 0] = k_dr[j] + 1
-                        wk[n_w, 1] = o if o2 == -1 else o2
-                        n_w += 1
             if code:
                 break
             continue
@@ -297,18 +302,16 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
             pbits[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
             has_p = True
             if nullable[s]:
-                if n_w >= wk.shape[0]:
+                n_w = _push(wk, n_w, dr + 1, o)
+                if n_w < 0:
                     code = _STACK
                     break
-                wk[n_w, 0] = dr + 1
-                wk[n_w, 1] = o
-                n_w += 1
     same = -1
     slot = 0
     h = np.uint64(0)
     if code == 0:
         for j in range(k0, k):
-            h += _mix(np.uint64(((k_dr[j] << 32) | (k_org[j] + 1)) << 1))
+            h += _mix(np.uint64(_item_key(k_dr[j], k_org[j])))
         if acc:
             h ^= np.uint64(0x9E3779B97F4A7C15)
         m = nh.shape[0] - 1
@@ -318,7 +321,7 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
             if n_h[c] == h and n_acc[c] == acc and nk_off[c + 1] - nk_off[c] == k - k0:
                 same = c
                 for j in range(nk_off[c], nk_off[c + 1]):      # each of its items is one of this build's items
-                    key = ((k_dr[j] << 32) | (k_org[j] + 1)) << 1
+                    key = _item_key(k_dr[j], k_org[j])
                     if ih[_hslot(ih, key)] != key:
                         same = -1
                         break
@@ -360,11 +363,15 @@ def _scan_build(node, q, kin_dr, kin_org, T, dr_next, dr_lhs, dr_start, nullable
     return nid
 
 
-def _doubled(a, axis=0):
+def grown(a: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
+    """``a`` itself if it has ``need`` entries along ``axis``, else a copy with at least twice as many (zeros after)."""
+    n = a.shape[axis]
+    if need <= n:
+        return a
     shape = list(a.shape)
-    shape[axis] *= 2
+    shape[axis] = max(need, 2 * n, 16)
     b = np.zeros(shape, a.dtype)
-    b[tuple(slice(0, n) for n in a.shape)] = a
+    b[(slice(None),) * axis + (slice(0, n),)] = a
     return b
 
 
@@ -440,21 +447,23 @@ class ChartParser:
     def grow(self, what):
         """Double the array(s) a call ran short of (``fail[0]``)."""
         if what == _K_ITEMS:
-            self.k_dr, self.k_org = _doubled(self.k_dr), _doubled(self.k_org)
+            self.k_dr, self.k_org = grown(self.k_dr, 2 * len(self.k_dr)), grown(self.k_org, 2 * len(self.k_dr))
         elif what == _P_ITEMS:
-            self.pi_dr = _doubled(self.pi_dr)
+            self.pi_dr = grown(self.pi_dr, 2 * len(self.pi_dr))
         elif what == _STACK:
-            self.wk = _doubled(self.wk)
+            self.wk = grown(self.wk, 2 * len(self.wk))
         elif what == _HASH:
             self.ih = np.full(2 * len(self.ih), -1, np.int64)
             self.ih_used = np.zeros(len(self.ih) // 2, np.int64)
         elif what == _PREDS:
-            self.pr_off = _doubled(self.pr_off)
-            self.pr_key, self.pr_ak = _doubled(self.pr_key), _doubled(self.pr_ak)
+            k = 2 * len(self.pr_key)
+            self.pr_key, self.pr_ak = grown(self.pr_key, k), grown(self.pr_ak, k)
+            self.pr_off = grown(self.pr_off, len(self.pr_key) + 1)
         elif what == _NODES:
-            self.nk_off = _doubled(self.nk_off)
-            self.n_pred, self.n_acc, self.n_ak = _doubled(self.n_pred), _doubled(self.n_acc), _doubled(self.n_ak)
-            self.n_h = _doubled(self.n_h)
+            k = 2 * len(self.n_pred)
+            self.n_pred, self.n_acc, self.n_ak = grown(self.n_pred, k), grown(self.n_acc, k), grown(self.n_ak, k)
+            self.n_h = grown(self.n_h, k)
+            self.nk_off = grown(self.nk_off, len(self.n_pred) + 1)
         elif what == _NHASH:
             nh = np.full(2 * len(self.nh), -1, np.int64)
             _rehash_nodes(nh, self.n_h, int(self.cnt[0]))

@@ -59,7 +59,7 @@ import numba as nb
 import numpy as np
 
 from .api import without_gc
-from .chart_nb import ChartParser, _scan_build, find_row, rehash_rows
+from .chart_nb import ChartParser, _hslot, _scan_build, find_row, grown, rehash_rows
 from .vocab import TokenTable
 
 __all__ = ["compile_matcher", "Matcher", "GrammarIndex", "ReferenceMatcher"]
@@ -686,21 +686,11 @@ def _or_piece(dst, base, ids):
 # ----------------------------------------------------------------------------- composed masks in one call
 # The parser's transitions as an open-addressing table: key nid * n_labels + q -> the node after the lexeme (its nid),
 # -2 where no label fits (dead); keys -1 = empty. The capacity is a power of two, at most half full.
-@nb.njit(cache=True, nogil=True, inline="always")
-def _mh_slot(keys, key):
-    m = np.uint64(keys.shape[0] - 1)
-    h = (np.uint64(key) * np.uint64(11400714819323198485)) >> np.uint64(17)
-    i = np.int64(h & m)
-    while keys[i] != -1 and keys[i] != key:
-        i = (i + 1) & (keys.shape[0] - 1)
-    return i
-
-
 @nb.njit(cache=True, nogil=True)
 def _mh_rehash(old_keys, old_vals, keys, vals):
     for i in range(old_keys.shape[0]):
         if old_keys[i] != -1:
-            j = _mh_slot(keys, old_keys[i])
+            j = _hslot(keys, old_keys[i])
             keys[j] = old_keys[i]
             vals[j] = old_vals[i]
 
@@ -712,7 +702,7 @@ def _step(nid, q, n_labels, mh_keys, mh_vals, mh_n, node_arow, ak_rows, ak_h, ak
     """The parser's step (nid, q) from the table, or made: the item set built (:func:`_scan_build`), its acceptable
     row found or made, the step entered. -1: an array ran short (``fail[0]``; checked before anything is kept)."""
     key = nid * n_labels + q
-    i = _mh_slot(mh_keys, key)
+    i = _hslot(mh_keys, key)
     if mh_keys[i] == key:
         return mh_vals[i]
     if 2 * (mh_n[0] + 1) > mh_keys.shape[0]:
@@ -781,7 +771,7 @@ def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals,
             q = lab[ce]
             n2 = nd
             if q != -2:
-                i = _mh_slot(mh_keys, nd * n_labels + q)
+                i = _hslot(mh_keys, nd * n_labels + q)
                 if mh_keys[i] == -1:
                     stk[n_st, 2] = g           # this walk resumes at this group
                     need[0] = 3
@@ -806,18 +796,6 @@ def _compose(u, roots, n_resume, node_arow, oks, usefuls, lab, mh_keys, mh_vals,
             n_st += 2
             break
     return True
-
-
-def _grown(a: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
-    """``a`` itself if it has ``need`` entries along ``axis``, else a copy with at least twice as many (zeros after)."""
-    n = a.shape[axis]
-    if need <= n:
-        return a
-    shape = list(a.shape)
-    shape[axis] = max(need, 2 * n, 16)
-    b = np.zeros(shape, a.dtype)
-    b[(slice(None),) * axis + (slice(0, n),)] = a
-    return b
 
 
 # ----------------------------------------------------------------------------- per (grammar, tokenizer)
@@ -883,7 +861,7 @@ class GrammarIndex:
         self._ak_h = np.full(4 * c, -1, np.int64)
         self._ak_n = np.zeros(1, np.int64)
         self._node_arow = np.zeros(16 * c, np.int32)    # node (nid) -> its row
-        self._mh_keys = np.full(16 * c, -1, np.int64)   # the parser's steps (see _mh_slot)
+        self._mh_keys = np.full(16 * c, -1, np.int64)   # the parser's steps (see the table above _mh_rehash)
         self._mh_vals = np.zeros(16 * c, np.int32)
         self._mh_n = np.zeros(1, np.int64)
         self._n_labels = max(1, len(labels))
@@ -953,9 +931,9 @@ class GrammarIndex:
 
     def _grow_rows(self):
         k = 2 * len(self._ak_rows)
-        self._oks = _grown(self._oks, k)
-        self._usefuls = _grown(self._usefuls, k)
-        self._ak_rows = _grown(self._ak_rows, k)
+        self._oks = grown(self._oks, k)
+        self._usefuls = grown(self._usefuls, k)
+        self._ak_rows = grown(self._ak_rows, k)
         k = len(self._ak_rows)
         if 2 * k > len(self._ak_h):
             self._ak_h = np.full(4 * k, -1, np.int64)
@@ -984,7 +962,7 @@ class GrammarIndex:
                 _mh_rehash(self._mh_keys, self._mh_vals, keys, vals)
                 self._mh_keys, self._mh_vals = keys, vals
             elif what == _SHORT_NODES:
-                self._node_arow = _grown(self._node_arow, 2 * len(self._node_arow))
+                self._node_arow = grown(self._node_arow, 2 * len(self._node_arow))
             elif what == _SHORT_ROWS:
                 self._grow_rows()
             else:
@@ -1097,7 +1075,7 @@ class GrammarIndex:
         x = int(self._fixed)
         p, lo = (self._xpool, self._xpool_n) if x else (self._pool, self._pool_n)
         hi = lo + k
-        p = _grown(p, hi, axis=1)
+        p = grown(p, hi, axis=1)
         if x:
             self._xpool = p
         else:
@@ -1112,7 +1090,7 @@ class GrammarIndex:
 
     def _new_walk(self, info):
         w = self._n_walks
-        self._wt = _grown(self._wt, w + 1)
+        self._wt = grown(self._wt, w + 1)
         self._wt[w, 0] = 2
         self._winfo.append(info)
         self._n_walks += 1
@@ -1121,7 +1099,7 @@ class GrammarIndex:
     def _fill_walk(self, w, x, lo, hi, groups):
         """Walk w = tokens ``lo:hi`` of pool x and its event groups (their walks numbered when new); ready."""
         g_lo = self._grp_n
-        self._grp = _grown(self._grp, g_lo + len(groups), axis=1)
+        self._grp = grown(self._grp, g_lo + len(groups), axis=1)
         for i, (c, kb, t, e, key) in enumerate(groups):
             child = self._wid_of.get(key)
             if child is None:
@@ -1143,7 +1121,7 @@ class GrammarIndex:
                 n2 = self.step_node(node, c)
                 if n2 is not None and not self._fast_root(e, n2, u, roots):
                     return False
-        r = self._roots = _grown(self._roots, len(roots))
+        r = self._roots = grown(self._roots, len(roots))
         for i, (w, nid) in enumerate(roots):
             r[i, 0] = w
             r[i, 1] = nid
